@@ -1,0 +1,350 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { ConnectionError, ErrorCode, type Initiator, StreamError, UserError } from '../errors';
+import { ReceiveWindow } from '../flow-control';
+import type { GoAwayFrame } from '../frame/frame';
+import { CLIENT_PREFACE } from '../frame/frame-type';
+import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
+import { FrameReader } from '../inbound/frame-reader';
+import { ReaderLoop, type ReaderHost } from '../inbound/reader-loop';
+import { ControlBuffer } from '../outbound/control-buffer';
+import type { ControlItem } from '../outbound/control-item';
+import { FrameWriter } from '../outbound/frame-writer';
+import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
+import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
+import { Http2Stream, type StreamHost } from '../stream/http2-stream';
+import { openedState } from '../stream/stream-state';
+import { StreamRegistry } from '../stream/stream-registry';
+
+export interface ConnectionOptions {
+  /** SETTINGS we advertise. Defaults: 100 concurrent streams, 256 KiB stream window, 16 KiB header list. */
+  settings?: Partial<Settings>;
+  /** Our connection-level receive window (announced with a WINDOW_UPDATE at start). Default 1 MiB. */
+  connectionWindowSize?: number;
+  /** Bytes a stream may queue before write() returns false. Default 64 KiB (as grpc-go). */
+  writeQuota?: number;
+  /** Largest HEADERS+CONTINUATION block accepted before decoding. Default 64 KiB. */
+  maxHeaderBlockSize?: number;
+  /** Queued transport responses (SETTINGS/PING ACK, RST) at which reading pauses. Default 50. */
+  throttleThreshold?: number;
+}
+
+export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
+  enablePush: false,
+  maxConcurrentStreams: 100,
+  initialWindowSize: 256 * 1024,
+  maxHeaderListSize: 16 * 1024,
+};
+
+/** Counters for tests and monitoring. */
+export interface ConnectionStats {
+  /** Open streams. */
+  streams: number;
+  /** Streams the writer still tracks. */
+  writerStreams: number;
+  /** DATA bytes handed to streams' write() and not yet on the wire. */
+  queuedBytes: number;
+  /** Items waiting in the ControlBuffer. */
+  controlItems: number;
+  /** Received bytes not yet parsed (reader paused). */
+  readerBufferedBytes: number;
+  bytesWritten: number;
+}
+
+type Role = 'server' | 'client';
+
+/**
+ * One HTTP/2 connection over a socket: wires the read path (socket → FrameReader → ReaderLoop →
+ * streams) to the write path (streams → ControlBuffer → LoopyWriter → FrameWriter → socket).
+ *
+ * Events: 'stream' (server: a peer opened a stream), 'goaway' (GoAwayFrame), 'connectionError'
+ * (ConnectionError we sent a GOAWAY for), 'close'.
+ */
+export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost {
+  readonly isServer: boolean;
+  readonly registry: StreamRegistry;
+  readonly decoder = new HeaderBlockDecoder();
+  readonly localSettings: Settings;
+  readonly peerSettings: Settings = defaultSettings();
+  readonly connectionReceiveWindow: ReceiveWindow;
+  private readonly controlBuffer: ControlBuffer;
+  private readonly framer: FrameWriter;
+  private readonly writer: LoopyWriter;
+  private readonly reader: FrameReader;
+  private readonly writeQuota: number;
+  private queued = 0;
+  private closed = false;
+  private goingAway = false;
+  private peerGoAway: GoAwayFrame | null = null;
+  private pingWaiters: ((error: Error | null) => void)[] = [];
+  private readonly onSocketData = (chunk: Buffer) => this.reader.push(chunk);
+
+  constructor(
+    readonly socket: Socket,
+    role: Role,
+    options: ConnectionOptions = {},
+  ) {
+    super();
+    this.isServer = role === 'server';
+    this.registry = new StreamRegistry(this.isServer);
+    this.localSettings = { ...defaultSettings(), ...DEFAULT_LOCAL_SETTINGS, ...options.settings };
+    this.writeQuota = options.writeQuota ?? 64 * 1024;
+    this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
+    this.controlBuffer = new ControlBuffer((throttled) => this.onThrottle(throttled), options.throttleThreshold);
+    this.framer = new FrameWriter(socket);
+    this.writer = new LoopyWriter(this.controlBuffer, this.framer, new HeaderBlockEncoder(), this);
+    this.reader = new FrameReader(new ReaderLoop(this), {
+      expectPreface: this.isServer,
+      maxFrameSize: this.localSettings.maxFrameSize,
+      maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
+    });
+    this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
+
+    socket.setNoDelay(true);
+    socket.on('data', this.onSocketData);
+    socket.on('error', () => {}); // 'close' follows and does the cleanup
+    socket.on('close', () => this.onSocketClose());
+    socket.on('end', () => this.onSocketEnd());
+
+    // Connection preface (RFC 9113 §3.4): the client's magic, then each side's SETTINGS first.
+    if (!this.isServer) this.controlBuffer.put({ kind: 'rawFrames', bytes: CLIENT_PREFACE });
+    this.controlBuffer.put({ kind: 'outgoingSettings', entries: settingsToEntries(this.localSettings) });
+    const increment = this.connectionReceiveWindow.growTo(options.connectionWindowSize ?? 1024 * 1024);
+    if (increment > 0) this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+    void this.writer.run();
+  }
+
+  get stats(): ConnectionStats {
+    return {
+      streams: this.registry.size,
+      writerStreams: this.writer.trackedStreams,
+      queuedBytes: this.queued,
+      controlItems: this.controlBuffer.size,
+      readerBufferedBytes: this.reader.bufferedBytes,
+      bytesWritten: this.framer.bytesWritten,
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether a GOAWAY was sent or received: no new streams. */
+  get isDraining(): boolean {
+    return this.goingAway || this.peerGoAway !== null;
+  }
+
+  // ---- client side ----
+
+  /** Opens a stream with request headers (client side). */
+  request(headers: HeaderList, endStream = false): Http2Stream {
+    if (this.isServer) throw new UserError('request() is for client connections');
+    if (this.closed || this.isDraining) throw new UserError('connection is closing');
+    const id = this.registry.allocateLocalId();
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
+      state: openedState(endStream, 'local'),
+      headers,
+    });
+    this.registry.add(stream);
+    stream.sendHeaders(headers, endStream);
+    return stream;
+  }
+
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS minus the streams open now. */
+  get availableStreams(): number {
+    return this.peerSettings.maxConcurrentStreams - this.registry.size;
+  }
+
+  /** Sends a PING and resolves with the round-trip time in ms. */
+  ping(): Promise<number> {
+    const started = process.hrtime.bigint();
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new UserError('connection closed'));
+      this.pingWaiters.push((error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
+      this.put({ kind: 'ping', ack: false, data: Buffer.alloc(8) });
+    });
+  }
+
+  // ---- shutdown ----
+
+  /**
+   * Sends GOAWAY with the last stream id we processed (RFC 9113 §6.8); streams already open finish,
+   * newer ones are refused. The connection closes by itself once no stream is left.
+   */
+  goAway(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
+    if (this.closed || this.goingAway) return;
+    this.goingAway = true;
+    this.put({ kind: 'goAway', lastStreamId: this.registry.lastPeerStreamId, errorCode, debugData: Buffer.from(debug), closeConnection: false });
+    this.closeIfIdle();
+  }
+
+  /** Closes at once: GOAWAY, every stream reset, socket closed after the GOAWAY is written. */
+  close(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
+    if (this.closed) return;
+    this.terminate(errorCode, debug, 'user');
+  }
+
+  private closeIfIdle(): void {
+    if (this.goingAway && !this.closed && this.registry.size === 0) this.terminate(ErrorCode.NO_ERROR, '', 'user');
+  }
+
+  private terminate(errorCode: number, debug: string, initiator: Initiator): void {
+    this.closed = true;
+    this.goingAway = true;
+    this.reader.stop();
+    this.socket.off('data', this.onSocketData);
+    this.controlBuffer.put({
+      kind: 'goAway',
+      lastStreamId: this.registry.lastPeerStreamId,
+      errorCode,
+      debugData: Buffer.from(debug),
+      closeConnection: true,
+    });
+    this.failStreams(errorCode === ErrorCode.NO_ERROR ? ErrorCode.CANCEL : errorCode, initiator);
+    // A peer that does not read must not keep the socket open: give the GOAWAY a moment, then destroy.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private failStreams(errorCode: number, initiator: Initiator): void {
+    for (const stream of [...this.registry.values()]) stream.receiveReset(errorCode, initiator);
+    const waiters = this.pingWaiters;
+    this.pingWaiters = [];
+    for (const waiter of waiters) waiter(new UserError('connection closed'));
+  }
+
+  private onSocketEnd(): void {
+    // The peer closed its side: nothing more will arrive; finish writing, then close.
+    if (!this.closed) this.terminate(ErrorCode.NO_ERROR, '', 'remote');
+  }
+
+  private onSocketClose(): void {
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.reader.stop();
+    this.controlBuffer.finish();
+    this.framer.abort();
+    if (!wasClosed) this.failStreams(ErrorCode.CANCEL, 'remote');
+    this.emit('close');
+  }
+
+  private onThrottle(throttled: boolean): void {
+    // grpc-go's throttle: while too many transport responses wait for the writer, stop reading
+    // (the peer sends faster than it reads our answers).
+    if (throttled) {
+      this.reader.pause();
+      this.socket.pause();
+    } else if (!this.closed) {
+      this.socket.resume();
+      this.reader.resume();
+    }
+  }
+
+  // ---- StreamHost ----
+
+  put(item: ControlItem): boolean {
+    return this.controlBuffer.put(item);
+  }
+
+  consumed(stream: Http2Stream, bytes: number): void {
+    const increment = stream.receiveWindow.onConsumed(bytes);
+    if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
+      this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment });
+    }
+  }
+
+  streamClosed(stream: Http2Stream): void {
+    if (!this.registry.remove(stream)) return;
+    if (this.goingAway) this.closeIfIdle();
+  }
+
+  queuedBytesChanged(delta: number): void {
+    this.queued += delta;
+  }
+
+  // ---- ReaderHost ----
+
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void {
+    // Streams above the last id of a GOAWAY we sent are ignored (RFC 9113 §6.8), refused here.
+    if (this.goingAway || this.registry.size >= this.localSettings.maxConcurrentStreams) {
+      // Beyond SETTINGS_MAX_CONCURRENT_STREAMS: stream error of type REFUSED_STREAM (RFC 9113 §5.1.2).
+      this.registry.rememberReset(id);
+      this.put({ kind: 'cleanupStream', streamId: id, stream: null, rstCode: ErrorCode.REFUSED_STREAM, responseToPeer: true });
+      return;
+    }
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
+      state: openedState(endStream, 'remote'),
+      headers,
+    });
+    stream.headersTruncated = truncated;
+    this.registry.add(stream);
+    this.put({ kind: 'registerStream', stream });
+    if (endStream) stream.receiveEnd(null);
+    this.emit('stream', stream);
+  }
+
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void {
+    stream.responseHeadersReceived = true;
+    const listener = stream.listener;
+    if (listener?.onHeaders) listener.onHeaders(headers, endStream);
+    if (endStream) stream.receiveEnd(null);
+  }
+
+  streamError(error: StreamError): void {
+    const stream = this.registry.get(error.streamId);
+    this.registry.rememberReset(error.streamId);
+    this.put({ kind: 'cleanupStream', streamId: error.streamId, stream: stream ?? null, rstCode: error.errorCode, responseToPeer: true });
+    if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
+  }
+
+  connectionError(error: ConnectionError): void {
+    if (this.closed) return;
+    this.emit('connectionError', error);
+    this.terminate(error.errorCode, error.message, error.initiator);
+  }
+
+  receiveGoAway(frame: GoAwayFrame): void {
+    this.peerGoAway = frame;
+    this.emit('goaway', frame);
+    // Streams we opened above the peer's last stream id were not processed: safe to retry.
+    if (!this.isServer) {
+      for (const stream of [...this.registry.values()]) {
+        if (stream.id > frame.lastStreamId) stream.receiveReset(ErrorCode.REFUSED_STREAM, 'remote');
+      }
+    }
+    if (frame.errorCode !== ErrorCode.NO_ERROR) this.terminate(ErrorCode.NO_ERROR, '', 'remote');
+    else {
+      this.goingAway = true;
+      this.closeIfIdle();
+    }
+  }
+
+  receivePingAck(): void {
+    const waiter = this.pingWaiters.shift();
+    if (waiter !== undefined) waiter(null);
+  }
+
+  receiveSettingsAck(): void {
+    // Our settings take effect for the peer now; nothing we use needs a change at this point.
+  }
+
+  // ---- LoopyHost ----
+
+  streamFlowControlError(stream: Http2Stream): void {
+    this.streamError(new StreamError(stream.id, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
+  }
+
+  closeSocket(): void {
+    this.closed = true;
+    this.socket.end();
+  }
+
+  writerFailed(error: unknown): void {
+    if (this.closed) {
+      this.socket.destroy();
+      return;
+    }
+    this.emit('connectionError', error instanceof Error ? error : new Error(String(error)));
+    this.closed = true;
+    this.socket.destroy();
+  }
+}

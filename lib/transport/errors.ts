@@ -1,0 +1,73 @@
+/** HTTP/2 error codes, RFC 9113 §7. */
+export const ErrorCode = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  SETTINGS_TIMEOUT: 0x4,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  CONNECT_ERROR: 0xa,
+  ENHANCE_YOUR_CALM: 0xb,
+  INADEQUATE_SECURITY: 0xc,
+  HTTP_1_1_REQUIRED: 0xd,
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const errorCodeNames: string[] = [];
+for (const [name, code] of Object.entries(ErrorCode)) errorCodeNames[code] = name;
+
+export function errorCodeName(code: number): string {
+  return errorCodeNames[code] ?? `UNKNOWN_ERROR_0x${code.toString(16)}`;
+}
+
+/** Who caused an error: our user (API call), the library (a check), or the remote peer. */
+export type Initiator = 'user' | 'library' | 'remote';
+
+/** Base of the transport's typed errors; `code` is a stable machine-readable string. */
+export abstract class Http2Error extends Error {
+  abstract readonly code: string;
+}
+
+/** An error that ends the whole connection: we send GOAWAY with `errorCode` then close. RFC 9113 §5.4.1. */
+export class ConnectionError extends Http2Error {
+  readonly code = 'ERR_HTTP2_CONNECTION';
+  constructor(
+    readonly errorCode: number,
+    message: string,
+    readonly initiator: Initiator = 'library',
+  ) {
+    super(`${errorCodeName(errorCode)}: ${message}`);
+    this.name = 'ConnectionError';
+  }
+}
+
+/** An error that ends one stream: we send RST_STREAM with `errorCode`. RFC 9113 §5.4.2. */
+export class StreamError extends Http2Error {
+  readonly code = 'ERR_HTTP2_STREAM';
+  constructor(
+    readonly streamId: number,
+    readonly errorCode: number,
+    message: string,
+    readonly initiator: Initiator = 'library',
+  ) {
+    super(`stream ${streamId} ${errorCodeName(errorCode)}: ${message}`);
+    this.name = 'StreamError';
+  }
+}
+
+/** Misuse of the transport API (writing to an ended stream, and so on). */
+export class UserError extends Http2Error {
+  readonly code = 'ERR_HTTP2_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,225 @@
+import { ConnectionError, ErrorCode, StreamError } from '../errors';
+import { decodeFrame } from '../frame/decode-frame';
+import type { ContinuationFrame, Frame, HeadersFrame, PushPromiseFrame } from '../frame/frame';
+import { FRAME_HEADER_LENGTH, CLIENT_PREFACE, FrameType } from '../frame/frame-type';
+import { readFrameHeader } from '../frame/frame-header';
+import { MIN_MAX_FRAME_SIZE } from '../settings';
+
+/** Where the reader delivers what it parsed. Called synchronously from push()/resume(). */
+export interface FrameSink {
+  onFrame(frame: Frame): void;
+  /** A frame was malformed in a way that affects only its stream (RFC 9113 §5.4.2). */
+  onStreamError(error: StreamError): void;
+  /** The byte stream is unusable (RFC 9113 §5.4.1); the reader stops after this. */
+  onConnectionError(error: ConnectionError): void;
+}
+
+export interface FrameReaderOptions {
+  /** Server side: the 24-byte client preface comes first (RFC 9113 §3.4). */
+  expectPreface: boolean;
+  /** Our SETTINGS_MAX_FRAME_SIZE. */
+  maxFrameSize?: number;
+  /** Upper bound on a HEADERS+CONTINUATION block before it is decoded (CONTINUATION flood defence). */
+  maxHeaderBlockSize?: number;
+}
+
+/**
+ * Turns socket chunks into frames (the start of the read path): reassembles frames split across
+ * chunks, checks the preface and frame sizes, and joins HEADERS/PUSH_PROMISE + CONTINUATION into one
+ * frame. Payloads are slices of the received chunks whenever a frame arrived whole in one chunk.
+ */
+export class FrameReader {
+  private maxFrameSize: number;
+  private readonly maxHeaderBlockSize: number;
+  private prefaceRemaining: boolean;
+  private sawSettings = false;
+  private paused = false;
+  private stopped = false;
+  /** The chunk being parsed and the read position in it. */
+  private buffer: Buffer = Buffer.alloc(0);
+  private offset = 0;
+  /** Bytes that arrived after a partial frame, kept until enough are here to parse it. */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  /** A HEADERS or PUSH_PROMISE frame waiting for its CONTINUATION frames. */
+  private openHeaderBlock: HeadersFrame | PushPromiseFrame | null = null;
+  private headerFragments: Buffer[] = [];
+  private headerFragmentsLength = 0;
+
+  constructor(
+    private readonly sink: FrameSink,
+    options: FrameReaderOptions,
+  ) {
+    this.prefaceRemaining = options.expectPreface;
+    this.maxFrameSize = options.maxFrameSize ?? MIN_MAX_FRAME_SIZE;
+    this.maxHeaderBlockSize = options.maxHeaderBlockSize ?? 256 * 1024;
+  }
+
+  /** Raises or lowers the largest frame we accept (our own SETTINGS_MAX_FRAME_SIZE). */
+  setMaxFrameSize(size: number): void {
+    this.maxFrameSize = size;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes received but not yet parsed (bounded by one frame while paused plus what the socket delivered before it paused). */
+  get bufferedBytes(): number {
+    return this.buffer.length - this.offset + this.pendingLength;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    if (this.pendingLength === 0 && this.offset >= this.buffer.length) {
+      this.buffer = chunk;
+      this.offset = 0;
+    } else {
+      this.pending.push(chunk);
+      this.pendingLength += chunk.length;
+    }
+    if (!this.paused) this.parse();
+  }
+
+  /** Stops delivering frames after the current one; bytes keep being buffered (the caller pauses the socket). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.stopped) this.parse();
+  }
+
+  /** Stops for good: nothing more is parsed or delivered. */
+  stop(): void {
+    this.stopped = true;
+    this.buffer = Buffer.alloc(0);
+    this.offset = 0;
+    this.openHeaderBlock = null;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.headerFragments = [];
+  }
+
+  /** Makes sure `length` unparsed bytes are contiguous in this.buffer; false if fewer have arrived. */
+  private ensure(length: number): boolean {
+    const available = this.buffer.length - this.offset;
+    if (available >= length) return true;
+    if (available + this.pendingLength < length) return false;
+    const parts = [this.buffer.subarray(this.offset), ...this.pending];
+    this.buffer = Buffer.concat(parts, available + this.pendingLength);
+    this.offset = 0;
+    this.pending = [];
+    this.pendingLength = 0;
+    return true;
+  }
+
+  private parse(): void {
+    try {
+      while (!this.paused && !this.stopped) {
+        if (this.prefaceRemaining) {
+          if (!this.ensure(CLIENT_PREFACE.length)) return;
+          // The preface MUST be exactly this sequence; anything else is a connection error of
+          // type PROTOCOL_ERROR (RFC 9113 §3.4).
+          if (this.buffer.compare(CLIENT_PREFACE, 0, CLIENT_PREFACE.length, this.offset, this.offset + CLIENT_PREFACE.length) !== 0) {
+            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid connection preface');
+          }
+          this.offset += CLIENT_PREFACE.length;
+          this.prefaceRemaining = false;
+        }
+        if (!this.ensure(FRAME_HEADER_LENGTH)) return;
+        const header = readFrameHeader(this.buffer, this.offset);
+        // An endpoint MUST send an error code of FRAME_SIZE_ERROR if a frame exceeds the size
+        // defined in SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2). We treat it as a connection error:
+        // the frame may carry state (a header block) we could not process.
+        if (header.length > this.maxFrameSize) {
+          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `frame of ${header.length} bytes exceeds ${this.maxFrameSize}`);
+        }
+        if (!this.ensure(FRAME_HEADER_LENGTH + header.length)) return;
+        const start = this.offset + FRAME_HEADER_LENGTH;
+        const payload = this.buffer.subarray(start, start + header.length);
+        this.offset = start + header.length;
+        if (!this.sawSettings) {
+          // The preface MUST be followed by a SETTINGS frame (RFC 9113 §3.4).
+          if (header.type !== FrameType.SETTINGS || header.flags & 0x1) {
+            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'first frame is not SETTINGS');
+          }
+          this.sawSettings = true;
+        }
+        let frame: Frame;
+        try {
+          frame = decodeFrame(header, payload);
+        } catch (error) {
+          if (this.openHeaderBlock !== null) {
+            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+          }
+          if (error instanceof StreamError) {
+            this.sink.onStreamError(error);
+            continue;
+          }
+          throw error;
+        }
+        this.deliver(frame);
+      }
+    } catch (error) {
+      this.stopped = true;
+      if (error instanceof ConnectionError) this.sink.onConnectionError(error);
+      else this.sink.onConnectionError(new ConnectionError(ErrorCode.INTERNAL_ERROR, String(error)));
+    }
+  }
+
+  private deliver(frame: Frame): void {
+    if (this.openHeaderBlock !== null) {
+      // A header block MUST be transmitted as a contiguous sequence of frames, with no interleaved
+      // frames of any other type or from any other stream (RFC 9113 §4.3, §6.10).
+      if (frame.type !== FrameType.CONTINUATION || frame.streamId !== this.openHeaderBlock.streamId) {
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+      }
+      this.appendFragment(frame);
+      return;
+    }
+    switch (frame.type) {
+      case FrameType.HEADERS:
+      case FrameType.PUSH_PROMISE:
+        if (frame.endHeaders) {
+          this.sink.onFrame(frame);
+        } else {
+          this.openHeaderBlock = frame;
+          this.headerFragments = [frame.headerBlock];
+          this.headerFragmentsLength = frame.headerBlock.length;
+          this.checkHeaderBlockSize();
+        }
+        return;
+      case FrameType.CONTINUATION:
+        // A CONTINUATION frame MUST be preceded by a HEADERS, PUSH_PROMISE or CONTINUATION frame
+        // without END_HEADERS; otherwise PROTOCOL_ERROR (RFC 9113 §6.10).
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without an open header block');
+      default:
+        this.sink.onFrame(frame);
+    }
+  }
+
+  private appendFragment(frame: ContinuationFrame): void {
+    this.headerFragments.push(frame.headerBlock);
+    this.headerFragmentsLength += frame.headerBlock.length;
+    this.checkHeaderBlockSize();
+    if (!frame.endHeaders) return;
+    const opened = this.openHeaderBlock!;
+    opened.headerBlock = Buffer.concat(this.headerFragments, this.headerFragmentsLength);
+    opened.endHeaders = true;
+    this.openHeaderBlock = null;
+    this.headerFragments = [];
+    this.headerFragmentsLength = 0;
+    this.sink.onFrame(opened);
+  }
+
+  private checkHeaderBlockSize(): void {
+    // Buffering a header block has to stop somewhere: a peer streaming endless CONTINUATION frames
+    // is abusive rather than malformed, hence ENHANCE_YOUR_CALM.
+    if (this.headerFragmentsLength > this.maxHeaderBlockSize) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `header block exceeds ${this.maxHeaderBlockSize} bytes`);
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import { ConnectionError, ErrorCode, StreamError } from '../errors';
+import type { ReceiveWindow } from '../flow-control';
+import type {
+  DataFrame,
+  Frame,
+  GoAwayFrame,
+  HeadersFrame,
+  PingFrame,
+  RstStreamFrame,
+  SettingsFrame,
+  WindowUpdateFrame,
+} from '../frame/frame';
+import { FrameType } from '../frame/frame-type';
+import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
+import type { ControlItem } from '../outbound/control-item';
+import { applySettings, type Settings } from '../settings';
+import type { Http2Stream } from '../stream/http2-stream';
+import { remoteCanSend } from '../stream/stream-state';
+import type { StreamRegistry } from '../stream/stream-registry';
+import type { FrameSink } from './frame-reader';
+
+/** What the reader loop needs from its connection. */
+export interface ReaderHost {
+  readonly isServer: boolean;
+  readonly registry: StreamRegistry;
+  readonly decoder: HeaderBlockDecoder;
+  readonly localSettings: Settings;
+  /** The peer's settings as validated so far (the writer applies its own copy). */
+  readonly peerSettings: Settings;
+  readonly connectionReceiveWindow: ReceiveWindow;
+  put(item: ControlItem): boolean;
+  /** Server: the peer opened a stream with these request headers. */
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void;
+  /** Client: response headers for one of our streams (the first HEADERS). */
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void;
+  /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2). */
+  streamError(error: StreamError): void;
+  connectionError(error: ConnectionError): void;
+  receiveGoAway(frame: GoAwayFrame): void;
+  receivePingAck(data: Buffer): void;
+  receiveSettingsAck(): void;
+}
+
+/**
+ * Dispatches each parsed frame (the middle of the read path, grpc-go's HandleStreams loop): checks
+ * it against stream state, keeps inbound flow control, hands data to streams' RecvBuffers and
+ * turns SETTINGS, PING, WINDOW_UPDATE into ControlBuffer items for the writer.
+ */
+export class ReaderLoop implements FrameSink {
+  constructor(private readonly host: ReaderHost) {}
+
+  onStreamError(error: StreamError): void {
+    this.host.streamError(error);
+  }
+
+  onConnectionError(error: ConnectionError): void {
+    this.host.connectionError(error);
+  }
+
+  onFrame(frame: Frame): void {
+    try {
+      switch (frame.type) {
+        case FrameType.DATA:
+          return this.onData(frame);
+        case FrameType.HEADERS:
+          return this.onHeaders(frame);
+        case FrameType.PRIORITY:
+          // Deprecated (RFC 9113 §5.3.2): parsed for validity, otherwise ignored.
+          return;
+        case FrameType.RST_STREAM:
+          return this.onRstStream(frame);
+        case FrameType.SETTINGS:
+          return this.onSettings(frame);
+        case FrameType.PUSH_PROMISE:
+          // A server MUST NOT receive PUSH_PROMISE; a client that disabled push treats it as a
+          // connection error of type PROTOCOL_ERROR (RFC 9113 §6.6, §8.4). We never enable push.
+          throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE not allowed');
+        case FrameType.PING:
+          return this.onPing(frame);
+        case FrameType.GOAWAY:
+          return this.host.receiveGoAway(frame);
+        case FrameType.WINDOW_UPDATE:
+          return this.onWindowUpdate(frame);
+        case FrameType.CONTINUATION:
+          // The frame reader joins CONTINUATIONs into their HEADERS; a stray one never gets here.
+          throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+        case 'unknown':
+          return;
+      }
+    } catch (error) {
+      if (error instanceof StreamError) this.host.streamError(error);
+      else if (error instanceof ConnectionError) this.host.connectionError(error);
+      else throw error;
+    }
+  }
+
+  private onData(frame: DataFrame): void {
+    const { registry, connectionReceiveWindow } = this.host;
+    const length = frame.flowControlLength;
+    // The connection window covers every DATA frame, whatever state its stream is in (RFC 9113 §6.9).
+    if (!connectionReceiveWindow.onData(length)) {
+      throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the connection window');
+    }
+    // The connection window is returned on receipt (grpc-go's trInFlow): stream windows bound
+    // what each stream can hold, and one slow stream must not stall the others.
+    this.returnConnectionWindow(length);
+    const stream = registry.get(frame.streamId);
+    if (stream === undefined) {
+      // DATA on an idle stream is a connection error of type PROTOCOL_ERROR (RFC 9113 §5.1).
+      if (this.isIdle(frame.streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${frame.streamId}`);
+      // Frames the peer sent before it saw our RST_STREAM are ignored (§5.1 "closed").
+      if (registry.wasRecentlyReset(frame.streamId)) return;
+      throw new StreamError(frame.streamId, ErrorCode.STREAM_CLOSED, 'DATA on closed stream');
+    }
+    // A stream that is not "open" or "half-closed (local)" MUST answer DATA with a stream error
+    // of type STREAM_CLOSED (RFC 9113 §6.1).
+    if (!remoteCanSend(stream.state) || stream.remoteEnded) {
+      throw new StreamError(frame.streamId, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM');
+    }
+    if (!stream.receiveWindow.onData(length)) {
+      throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
+    }
+    const padding = length - frame.data.length;
+    if (padding > 0) {
+      // Padding is consumed on arrival; only the data is left for the application to take.
+      const increment = stream.receiveWindow.onConsumed(padding);
+      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment });
+    }
+    stream.receiveData(frame.data, frame.endStream);
+  }
+
+  private returnConnectionWindow(length: number): void {
+    const increment = this.host.connectionReceiveWindow.onConsumed(length);
+    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+  }
+
+  private isIdle(streamId: number): boolean {
+    const { registry } = this.host;
+    return registry.isIdlePeerStream(streamId) || registry.isIdleLocalStream(streamId);
+  }
+
+  private onHeaders(frame: HeadersFrame): void {
+    const { registry, decoder, localSettings, isServer } = this.host;
+    // Decode first, whatever happens to the stream: the HPACK table must stay in sync (RFC 9113 §4.3).
+    let decoded;
+    try {
+      decoded = decoder.decode(frame.headerBlock, localSettings.maxHeaderListSize);
+    } catch (error) {
+      if (error instanceof ConnectionError) throw error;
+      throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, String(error));
+    }
+    const id = frame.streamId;
+    if (frame.priority !== undefined && frame.priority.dependsOn === id) {
+      throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
+    }
+    const stream = registry.get(id);
+    if (stream === undefined) {
+      if (registry.isPeerInitiated(id)) {
+        if (id > registry.lastPeerStreamId) {
+          if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
+          registry.lastPeerStreamId = id;
+          this.host.openPeerStream(id, decoded.headers, frame.endStream, decoded.oversized);
+          return;
+        }
+        if (registry.wasRecentlyReset(id)) return;
+        // A stream id lower than one already used: the stream is closed; HEADERS on it is a
+        // connection error of type STREAM_CLOSED (RFC 9113 §5.1, §5.1.1).
+        throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+      }
+      // Streams initiated by a client MUST use odd-numbered identifiers (RFC 9113 §5.1.1).
+      if (isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);
+      if (registry.wasRecentlyReset(id)) return;
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on unknown stream ${id}`);
+    }
+    if (!remoteCanSend(stream.state) || stream.remoteEnded) {
+      throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
+    }
+    if (!isServer && !stream.responseHeadersReceived) {
+      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream);
+      return;
+    }
+    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1).
+    if (!frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
+    stream.receiveEnd(decoded.headers);
+  }
+
+  private onRstStream(frame: RstStreamFrame): void {
+    const stream = this.host.registry.get(frame.streamId);
+    if (stream === undefined) {
+      // RST_STREAM on an idle stream is a connection error of type PROTOCOL_ERROR (RFC 9113 §6.4).
+      if (this.isIdle(frame.streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${frame.streamId}`);
+      return;
+    }
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: true });
+    stream.receiveReset(frame.errorCode, 'remote');
+  }
+
+  private onSettings(frame: SettingsFrame): void {
+    if (frame.ack) {
+      this.host.receiveSettingsAck();
+      return;
+    }
+    applySettings(this.host.peerSettings, frame.entries);
+    this.host.put({ kind: 'incomingSettings', entries: frame.entries });
+  }
+
+  private onPing(frame: PingFrame): void {
+    if (frame.ack) {
+      this.host.receivePingAck(frame.data);
+      return;
+    }
+    // Receivers of a PING without ACK MUST send one with ACK and the identical payload (RFC 9113 §6.7).
+    this.host.put({ kind: 'ping', ack: true, data: Buffer.from(frame.data) });
+  }
+
+  private onWindowUpdate(frame: WindowUpdateFrame): void {
+    if (frame.streamId !== 0 && this.host.registry.get(frame.streamId) === undefined && this.isIdle(frame.streamId)) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${frame.streamId}`);
+    }
+    this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
+  }
+}

@@ -1,0 +1,135 @@
+import type { HeaderList } from '../hpack/header-block';
+import type { SettingEntry } from '../settings';
+import type { Http2Stream } from '../stream/http2-stream';
+
+/**
+ * Instructions for the LoopyWriter. Not HTTP/2 frames: some make it write a frame, some only change
+ * its state (a new stream, a peer's WINDOW_UPDATE or SETTINGS). `next` links the ControlBuffer's
+ * queue without a separate node allocation.
+ */
+interface ItemBase {
+  next?: ControlItem | null;
+}
+
+/** A stream exists: loopy starts tracking its send window. */
+export interface RegisterStreamItem extends ItemBase {
+  kind: 'registerStream';
+  stream: Http2Stream;
+}
+
+/** Initial headers (request or response); with endStream they are the whole response (trailers-only). */
+export interface HeadersItem extends ItemBase {
+  kind: 'headers';
+  stream: Http2Stream;
+  /** A pre-encoded block that references no dynamic-table state, sent before `headers`. */
+  staticBlock: Buffer | null;
+  headers: HeaderList | null;
+  endStream: boolean;
+}
+
+/** Message bytes for a stream; queued behind earlier data and subject to both send windows. */
+export interface DataItem extends ItemBase {
+  kind: 'data';
+  stream: Http2Stream;
+  data: Buffer;
+  endStream: boolean;
+}
+
+/** Trailers: written after every queued DATA of the stream, with END_STREAM. */
+export interface TrailersItem extends ItemBase {
+  kind: 'trailers';
+  stream: Http2Stream;
+  staticBlock: Buffer | null;
+  headers: HeaderList | null;
+}
+
+/** We give the peer more window (stream 0 = connection). */
+export interface OutgoingWindowUpdateItem extends ItemBase {
+  kind: 'outgoingWindowUpdate';
+  streamId: number;
+  increment: number;
+}
+
+/** The peer gave us more window. */
+export interface IncomingWindowUpdateItem extends ItemBase {
+  kind: 'incomingWindowUpdate';
+  streamId: number;
+  increment: number;
+}
+
+/** Our SETTINGS frame. */
+export interface OutgoingSettingsItem extends ItemBase {
+  kind: 'outgoingSettings';
+  entries: SettingEntry[];
+}
+
+/** The peer's SETTINGS (already validated): apply, then ACK. A transport response. */
+export interface IncomingSettingsItem extends ItemBase {
+  kind: 'incomingSettings';
+  entries: SettingEntry[];
+}
+
+/** A PING or PING ACK. An ACK is a transport response. */
+export interface PingItem extends ItemBase {
+  kind: 'ping';
+  ack: boolean;
+  data: Buffer;
+}
+
+/**
+ * A stream is over for the writer: drop its queued data; with rstCode set, send RST_STREAM.
+ * A reset caused by a peer's frame is a transport response (throttled).
+ */
+export interface CleanupStreamItem extends ItemBase {
+  kind: 'cleanupStream';
+  streamId: number;
+  stream: Http2Stream | null;
+  rstCode: number | null;
+  responseToPeer: boolean;
+}
+
+export interface GoAwayItem extends ItemBase {
+  kind: 'goAway';
+  lastStreamId: number;
+  errorCode: number;
+  debugData: Buffer;
+  /** Close the socket once this GOAWAY is flushed. */
+  closeConnection: boolean;
+}
+
+/** Raw, pre-encoded frames: used to send a frame this writer has no item for (tests, extensions). */
+export interface RawFramesItem extends ItemBase {
+  kind: 'rawFrames';
+  bytes: Buffer;
+}
+
+export type ControlItem =
+  | RegisterStreamItem
+  | HeadersItem
+  | DataItem
+  | TrailersItem
+  | OutgoingWindowUpdateItem
+  | IncomingWindowUpdateItem
+  | OutgoingSettingsItem
+  | IncomingSettingsItem
+  | PingItem
+  | CleanupStreamItem
+  | GoAwayItem
+  | RawFramesItem;
+
+/**
+ * A transport response answers something the peer did (SETTINGS ACK, PING ACK, a reset caused by a
+ * peer's frame). Too many queued means the peer sends faster than it reads: the reader pauses.
+ */
+export function isTransportResponse(item: ControlItem): boolean {
+  switch (item.kind) {
+    case 'incomingSettings':
+      return true;
+    case 'ping':
+      return item.ack;
+    case 'cleanupStream':
+      return item.responseToPeer && item.rstCode !== null;
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,322 @@
+import { ConnectionError, ErrorCode, assertNever } from '../errors';
+import { increaseSendWindow } from '../flow-control';
+import type { HeaderBlockEncoder, HeaderList } from '../hpack/header-block';
+import { DEFAULT_WINDOW_SIZE, MIN_MAX_FRAME_SIZE, SettingId, type SettingEntry } from '../settings';
+import type { Http2Stream } from '../stream/http2-stream';
+import type { ControlBuffer } from './control-buffer';
+import type { ControlItem, DataItem, TrailersItem } from './control-item';
+import type { FrameWriter } from './frame-writer';
+import { ActiveStreamList, type OutboundStream } from './outbound-stream';
+
+/** Flush in the middle of a drain once this much is batched, so big transfers stream out. */
+const FLUSH_THRESHOLD = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+/** What the writer reports to its connection. */
+export interface LoopyHost {
+  /** A peer frame it applied broke a connection-level rule (window overflow). */
+  connectionError(error: ConnectionError): void;
+  /** A peer WINDOW_UPDATE overflowed a stream window: reset that stream (RFC 9113 §6.9.1). */
+  streamFlowControlError(stream: Http2Stream): void;
+  /** A GOAWAY that ends the connection has been handed to the socket. */
+  closeSocket(): void;
+  /** The writer failed unexpectedly. */
+  writerFailed(error: unknown): void;
+}
+
+/**
+ * The only writer of a connection (grpc-go's loopyWriter). It drains the ControlBuffer, owns the
+ * send windows, the HPACK encoder and the round robin over streams with queued DATA, and flushes
+ * the FrameWriter once per drain, so every response that became ready in one turn leaves in one
+ * socket write.
+ */
+export class LoopyWriter {
+  /** Connection-level send window (RFC 9113 §6.9.1), starts at 65 535. */
+  private connectionWindow = DEFAULT_WINDOW_SIZE;
+  private peerInitialWindow = DEFAULT_WINDOW_SIZE;
+  private peerMaxFrameSize = MIN_MAX_FRAME_SIZE;
+  private readonly streams = new Map<number, Http2Stream>();
+  private readonly active = new ActiveStreamList();
+  private closing = false;
+
+  constructor(
+    private readonly controlBuffer: ControlBuffer,
+    private readonly framer: FrameWriter,
+    private readonly encoder: HeaderBlockEncoder,
+    private readonly host: LoopyHost,
+  ) {}
+
+  /** The peer's SETTINGS_INITIAL_WINDOW_SIZE, for new streams' send windows. */
+  get initialSendWindow(): number {
+    return this.peerInitialWindow;
+  }
+
+  get connectionSendWindow(): number {
+    return this.connectionWindow;
+  }
+
+  get trackedStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Runs until the ControlBuffer is finished or a closing GOAWAY was written. */
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        let item = this.controlBuffer.get();
+        if (item === null && !this.hasWritableData()) {
+          item = await this.controlBuffer.getBlocking();
+          if (item === null) return;
+        }
+        if (item !== null) this.handle(item);
+        for (;;) {
+          while (!this.closing && (item = this.controlBuffer.get()) !== null) this.handle(item);
+          if (this.closing || !this.processData()) break;
+          if (!this.framer.flush()) await this.framer.waitForDrain();
+        }
+        const writable = this.framer.flush();
+        if (this.closing) {
+          this.host.closeSocket();
+          return;
+        }
+        if (!writable) await this.framer.waitForDrain();
+      }
+    } catch (error) {
+      this.host.writerFailed(error);
+    }
+  }
+
+  private hasWritableData(): boolean {
+    return !this.active.isEmpty && this.connectionWindow > 0;
+  }
+
+  /** Applies one control item; exhaustive over the ControlItem union. */
+  handle(item: ControlItem): void {
+    switch (item.kind) {
+      case 'registerStream':
+        this.register(item.stream);
+        return;
+      case 'headers': {
+        const stream = item.stream;
+        if (stream.isAborted) return;
+        this.register(stream);
+        this.writeHeaderBlock(stream.id, item.endStream, item.staticBlock, item.headers);
+        if (item.endStream) this.finishStream(stream);
+        return;
+      }
+      case 'data':
+      case 'trailers':
+        this.enqueue(item);
+        return;
+      case 'outgoingWindowUpdate':
+        this.framer.windowUpdate(item.streamId, item.increment);
+        return;
+      case 'incomingWindowUpdate':
+        this.applyWindowUpdate(item.streamId, item.increment);
+        return;
+      case 'outgoingSettings':
+        this.framer.settings(item.entries);
+        return;
+      case 'incomingSettings':
+        this.applyPeerSettings(item.entries);
+        // An endpoint MUST apply the values and then send an ACK (RFC 9113 §6.5.3).
+        this.framer.settingsAck();
+        return;
+      case 'ping':
+        this.framer.ping(item.ack, item.data);
+        return;
+      case 'cleanupStream':
+        if (item.stream !== null) this.forget(item.stream);
+        if (item.rstCode !== null) this.framer.rstStream(item.streamId, item.rstCode);
+        return;
+      case 'goAway':
+        this.framer.goAway(item.lastStreamId, item.errorCode, item.debugData);
+        if (item.closeConnection) this.closing = true;
+        return;
+      case 'rawFrames':
+        this.framer.raw(item.bytes);
+        return;
+      default:
+        assertNever(item, 'control item');
+    }
+  }
+
+  private register(stream: Http2Stream): void {
+    const outbound = stream.outbound;
+    if (outbound.registered) return;
+    outbound.registered = true;
+    // A stream's window starts at the peer's current initial window (RFC 9113 §6.9.2).
+    outbound.sendWindow = this.peerInitialWindow;
+    this.streams.set(stream.id, stream);
+  }
+
+  private forget(stream: Http2Stream): void {
+    const outbound = stream.outbound;
+    if (outbound.state === 'active') this.active.remove(outbound);
+    outbound.state = 'idle';
+    const dropped = outbound.clear();
+    if (dropped > 0) stream.onBytesWritten(dropped);
+    this.streams.delete(stream.id);
+  }
+
+  private finishStream(stream: Http2Stream): void {
+    this.forget(stream);
+    stream.onEndWritten();
+  }
+
+  private writeHeaderBlock(streamId: number, endStream: boolean, staticBlock: Buffer | null, headers: HeaderList | null): void {
+    if (staticBlock === null) {
+      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, this.encoder.encode(headers ?? []));
+      return;
+    }
+    // A pending table size update must start the block (RFC 7541 §4.2), before the cached part.
+    const lead = this.encoder.encode(NO_HEADERS);
+    const rest = headers !== null && headers.length > 0 ? this.encoder.encode(headers) : null;
+    if (lead.length === 0 && rest === null) {
+      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, staticBlock);
+    } else if (lead.length === 0) {
+      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, staticBlock, rest!);
+    } else {
+      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, Buffer.concat(rest ? [lead, staticBlock, rest] : [lead, staticBlock]));
+    }
+  }
+
+  private enqueue(item: DataItem | TrailersItem): void {
+    const stream = item.stream;
+    if (stream.isAborted) {
+      if (item.kind === 'data') stream.onBytesWritten(item.data.length);
+      return;
+    }
+    this.register(stream);
+    const outbound = stream.outbound;
+    outbound.enqueue(item);
+    if (outbound.state === 'idle') this.activate(outbound);
+  }
+
+  /** Puts a stream with queued items into the round robin, or parks it until its window opens. */
+  private activate(outbound: OutboundStream): void {
+    const head = outbound.peek();
+    // Trailers and empty DATA frames cost no window; anything else needs a positive stream window.
+    const free = head !== undefined && (head.kind === 'trailers' || head.data.length === 0);
+    if (free || outbound.sendWindow > 0) {
+      outbound.state = 'active';
+      this.active.push(outbound);
+    } else {
+      outbound.state = 'waitingForWindow';
+    }
+  }
+
+  /**
+   * Writes at most one frame per active stream in turn (grpc-go's processData, looped): each stream
+   * gets up to one max-frame-size DATA frame within its own and the connection's send window, then
+   * goes to the back. Returns true when it stopped because the batch is big enough to flush first.
+   */
+  private processData(): boolean {
+    while (!this.active.isEmpty) {
+      if (this.framer.pendingBytes >= FLUSH_THRESHOLD) return true;
+      const outbound = this.active.shift()!;
+      const stream = this.streams.get(outbound.streamId);
+      const item = outbound.peek();
+      if (stream === undefined || item === undefined) {
+        outbound.state = 'idle';
+        continue;
+      }
+      if (item.kind === 'trailers') {
+        outbound.dequeue();
+        this.writeHeaderBlock(stream.id, true, item.staticBlock, item.headers);
+        this.finishStream(stream);
+        continue;
+      }
+      const remaining = item.data.length - outbound.headOffset;
+      let size = remaining;
+      if (remaining > 0) {
+        size = Math.min(remaining, this.peerMaxFrameSize, outbound.sendWindow, this.connectionWindow);
+        if (size <= 0) {
+          if (outbound.sendWindow <= 0) {
+            outbound.state = 'waitingForWindow';
+            continue;
+          }
+          // Only the connection window is exhausted: keep this stream's turn for the next WINDOW_UPDATE.
+          this.active.unshift(outbound);
+          return false;
+        }
+      }
+      const start = outbound.headOffset;
+      const chunk = start === 0 && size === item.data.length ? item.data : item.data.subarray(start, start + size);
+      const done = start + size === item.data.length;
+      const endStream = done && item.endStream;
+      this.framer.data(stream.id, chunk, endStream);
+      outbound.sendWindow -= size;
+      this.connectionWindow -= size;
+      if (done) outbound.dequeue();
+      else outbound.headOffset += size;
+      if (size > 0) stream.onBytesWritten(size);
+      if (endStream) {
+        this.finishStream(stream);
+        continue;
+      }
+      if (outbound.hasQueued) this.activate(outbound);
+      else outbound.state = 'idle';
+    }
+    return false;
+  }
+
+  private applyWindowUpdate(streamId: number, increment: number): void {
+    if (streamId === 0) {
+      const next = increaseSendWindow(this.connectionWindow, increment);
+      // A sender MUST NOT allow a flow-control window to exceed 2^31-1; if it would, connection
+      // error FLOW_CONTROL_ERROR for the connection window (RFC 9113 §6.9.1).
+      if (next === null) {
+        this.host.connectionError(new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window overflow'));
+        return;
+      }
+      this.connectionWindow = next;
+      return;
+    }
+    const stream = this.streams.get(streamId);
+    if (stream === undefined) return;
+    const outbound = stream.outbound;
+    const next = increaseSendWindow(outbound.sendWindow, increment);
+    // ...and a stream error of type FLOW_CONTROL_ERROR for a stream window.
+    if (next === null) {
+      this.forget(stream);
+      this.host.streamFlowControlError(stream);
+      return;
+    }
+    outbound.sendWindow = next;
+    if (outbound.state === 'waitingForWindow' && next > 0) this.activate(outbound);
+  }
+
+  private applyPeerSettings(entries: readonly SettingEntry[]): void {
+    for (const { id, value } of entries) {
+      switch (id) {
+        case SettingId.INITIAL_WINDOW_SIZE: {
+          // The change applies to every stream's window, which may go negative (RFC 9113 §6.9.2).
+          const delta = value - this.peerInitialWindow;
+          this.peerInitialWindow = value;
+          for (const stream of this.streams.values()) {
+            const outbound = stream.outbound;
+            const next = increaseSendWindow(outbound.sendWindow, delta);
+            if (next === null) {
+              this.host.connectionError(new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS overflowed a stream window'));
+              return;
+            }
+            outbound.sendWindow = next;
+            if (outbound.state === 'waitingForWindow' && next > 0) this.activate(outbound);
+          }
+          break;
+        }
+        case SettingId.MAX_FRAME_SIZE:
+          this.peerMaxFrameSize = value;
+          break;
+        case SettingId.HEADER_TABLE_SIZE:
+          this.encoder.setPeerMaxTableSize(value);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+const NO_HEADERS: HeaderList = [];

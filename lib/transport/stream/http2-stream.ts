@@ -1,0 +1,259 @@
+import { ErrorCode, type Initiator, UserError } from '../errors';
+import type { ReceiveWindow } from '../flow-control';
+import type { HeaderList } from '../hpack/header-block';
+import { RecvBuffer } from '../inbound/recv-buffer';
+import type { ControlItem } from '../outbound/control-item';
+import { OutboundStream } from '../outbound/outbound-stream';
+import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
+
+/** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
+export interface StreamListener {
+  /** Response headers (client side), or informational headers. */
+  onHeaders?(headers: HeaderList, endStream: boolean): void;
+  onData(chunk: Buffer): void;
+  /** Trailers arrived; onEnd follows. */
+  onTrailers(trailers: HeaderList): void;
+  /** The peer finished sending (END_STREAM), after all data and trailers were delivered. */
+  onEnd(): void;
+  /** The stream was reset by the peer, by the library, or lost with its connection. Nothing follows. */
+  onReset(errorCode: number, initiator: Initiator): void;
+  /** The write quota has room again after write() returned false. */
+  onDrain(): void;
+}
+
+/** The connection side of a stream (implemented by Http2Connection). */
+export interface StreamHost {
+  put(item: ControlItem): boolean;
+  /** `bytes` of the stream's received data were consumed: return window to the peer. */
+  consumed(stream: Http2Stream, bytes: number): void;
+  /** The stream reached 'closed' (both END_STREAMs written/received, or reset). */
+  streamClosed(stream: Http2Stream): void;
+  /** Queued-but-unwritten bytes changed by `delta` (connection-wide stats). */
+  queuedBytesChanged(delta: number): void;
+}
+
+/**
+ * One HTTP/2 stream as the layer above sees it: send headers, data with backpressure, trailers, or
+ * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
+ * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
+ */
+export class Http2Stream {
+  state: StreamState;
+  listener: StreamListener | null = null;
+  /** The HEADERS that opened the stream (a request on the server side). */
+  headers: HeaderList;
+  readonly outbound: OutboundStream;
+  /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
+  queuedBytes = 0;
+  /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
+  responseHeadersReceived = false;
+  /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
+  headersTruncated = false;
+  /** Any value; free for the layer above (a gRPC call keeps itself here). */
+  context: unknown = null;
+
+  private readonly recvBuffer = new RecvBuffer();
+  private paused = false;
+  private endReceived = false;
+  private trailersReceived: HeaderList | null = null;
+  private endDelivered = false;
+  private headersQueued = false;
+  private localEndQueued = false;
+  private wantDrain = false;
+  private delivering = false;
+  private aborted = false;
+
+  constructor(
+    readonly id: number,
+    private readonly host: StreamHost,
+    readonly receiveWindow: ReceiveWindow,
+    sendWindow: number,
+    private readonly writeQuota: number,
+    openedBy: StateOpener,
+  ) {
+    this.state = openedBy.state;
+    this.headers = openedBy.headers;
+    this.outbound = new OutboundStream(id, sendWindow);
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Whether the stream ended by a reset (either side) or connection loss rather than by END_STREAM. */
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  /** Whether the peer has sent END_STREAM. */
+  get remoteEnded(): boolean {
+    return this.endReceived;
+  }
+
+  /** Whether the local side has queued its END_STREAM (or reset). */
+  get localEnded(): boolean {
+    return this.localEndQueued;
+  }
+
+  get headersSent(): boolean {
+    return this.headersQueued;
+  }
+
+  /** Bytes received and not yet taken by the listener. */
+  get bufferedBytes(): number {
+    return this.recvBuffer.bytes;
+  }
+
+  // ---- sending (upper layer) ----
+
+  /** Sends the initial HEADERS; with endStream they are the whole response (trailers-only). */
+  sendHeaders(headers: HeaderList | null, endStream = false, staticBlock: Buffer | null = null): void {
+    this.checkWritable();
+    if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
+    this.headersQueued = true;
+    if (endStream) this.localEndQueued = true;
+    this.host.put({ kind: 'headers', stream: this, staticBlock, headers, endStream });
+  }
+
+  /**
+   * Queues DATA. Returns false once the write quota (bytes queued but not yet written) is used up:
+   * wait for the listener's onDrain before writing more.
+   */
+  write(data: Buffer, endStream = false): boolean {
+    this.checkWritable();
+    if (endStream) this.localEndQueued = true;
+    this.queuedBytes += data.length;
+    this.host.queuedBytesChanged(data.length);
+    this.host.put({ kind: 'data', stream: this, data, endStream });
+    if (this.queuedBytes < this.writeQuota) return true;
+    this.wantDrain = true;
+    return false;
+  }
+
+  /** Ends the stream: with trailers (a HEADERS frame with END_STREAM) or with an empty DATA frame. */
+  end(trailers: HeaderList | null = null, staticBlock: Buffer | null = null): void {
+    this.checkWritable();
+    this.localEndQueued = true;
+    if (trailers === null && staticBlock === null) {
+      this.host.put({ kind: 'data', stream: this, data: EMPTY, endStream: true });
+    } else {
+      this.host.put({ kind: 'trailers', stream: this, staticBlock, headers: trailers });
+    }
+  }
+
+  /** Aborts the stream with RST_STREAM(errorCode). Safe to call on a closed stream (no-op). */
+  reset(errorCode: number = ErrorCode.CANCEL): void {
+    if (this.state === 'closed') return;
+    this.localEndQueued = true;
+    this.close();
+    this.host.put({ kind: 'cleanupStream', streamId: this.id, stream: this, rstCode: errorCode, responseToPeer: false });
+  }
+
+  private checkWritable(): void {
+    if (this.localEndQueued || !localCanSend(this.state)) throw new UserError(`stream ${this.id} is not writable`);
+  }
+
+  // ---- receiving (upper layer) ----
+
+  /** Stops delivering data; it is kept (and window withheld) until resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.deliver();
+  }
+
+  /** Attaches the listener and delivers anything that arrived before it. */
+  setListener(listener: StreamListener): void {
+    this.listener = listener;
+    this.deliver();
+  }
+
+  // ---- called by the connection's reader loop ----
+
+  /** @internal DATA arrived (already charged to the receive windows). */
+  receiveData(chunk: Buffer, endStream: boolean): void {
+    if (chunk.length > 0) this.recvBuffer.push(chunk);
+    if (endStream) this.receiveEnd(null);
+    else if (!this.paused && this.listener !== null) this.deliver();
+  }
+
+  /** @internal Trailers (or END_STREAM on an empty DATA frame, trailers null). */
+  receiveEnd(trailers: HeaderList | null): void {
+    this.endReceived = true;
+    this.trailersReceived = trailers;
+    this.state = afterRemoteEnd(this.state);
+    this.deliver();
+  }
+
+  /** @internal The peer reset the stream, or the connection went away. */
+  receiveReset(errorCode: number, initiator: Initiator): void {
+    if (this.aborted || (this.state === 'closed' && this.endDelivered)) return;
+    this.close();
+    const listener = this.listener;
+    if (listener !== null) listener.onReset(errorCode, initiator);
+  }
+
+  private deliver(): void {
+    // Reentrancy guard: a listener may call resume() from inside onData.
+    if (this.delivering) return;
+    const listener = this.listener;
+    if (listener === null) return;
+    this.delivering = true;
+    try {
+      while (!this.paused) {
+        const chunk = this.recvBuffer.shift();
+        if (chunk === undefined) break;
+        this.host.consumed(this, chunk.length);
+        listener.onData(chunk);
+        if (this.listener !== listener || this.aborted) return;
+      }
+      if (this.endReceived && !this.endDelivered && !this.paused && this.recvBuffer.isEmpty) {
+        this.endDelivered = true;
+        if (this.trailersReceived !== null) listener.onTrailers(this.trailersReceived);
+        listener.onEnd();
+        if (this.state === 'closed') this.host.streamClosed(this);
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private close(): void {
+    this.aborted = true;
+    this.state = 'closed';
+    this.recvBuffer.clear();
+    this.endDelivered = true;
+    this.host.streamClosed(this);
+  }
+
+  // ---- called by the LoopyWriter ----
+
+  /** @internal `bytes` of queued DATA reached the frame writer. */
+  onBytesWritten(bytes: number): void {
+    this.queuedBytes -= bytes;
+    this.host.queuedBytesChanged(-bytes);
+    if (this.wantDrain && this.queuedBytes < this.writeQuota) {
+      this.wantDrain = false;
+      if (this.listener !== null && this.state !== 'closed') this.listener.onDrain();
+    }
+  }
+
+  /** @internal Our END_STREAM reached the frame writer. */
+  onEndWritten(): void {
+    if (this.state === 'closed') return;
+    this.state = afterLocalEnd(this.state);
+    if (this.state === 'closed' && this.endDelivered) this.host.streamClosed(this);
+  }
+}
+
+/** How a stream came to exist: its first state and the headers that opened it. */
+export interface StateOpener {
+  state: StreamState;
+  headers: HeaderList;
+}
+
+const EMPTY = Buffer.alloc(0);
