@@ -276,6 +276,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       headers,
     });
     stream.headersTruncated = truncated;
+    stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
     this.put({ kind: 'registerStream', stream });
     if (endStream) stream.receiveEnd(null);

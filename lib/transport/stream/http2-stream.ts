@@ -49,6 +49,11 @@ export class Http2Stream {
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
+  /**
+   * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
+   * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
+   */
+  resetAfterEnd: number | null = null;
   /** Any value; free for the layer above (a gRPC call keeps itself here). */
   context: unknown = null;
 
@@ -246,7 +251,11 @@ export class Http2Stream {
   onEndWritten(): void {
     if (this.state === 'closed') return;
     this.state = afterLocalEnd(this.state);
-    if (this.state === 'closed' && this.endDelivered) this.host.streamClosed(this);
+    if (this.state === 'closed') {
+      if (this.endDelivered) this.host.streamClosed(this);
+    } else if (this.resetAfterEnd !== null) {
+      this.reset(this.resetAfterEnd);
+    }
   }
 }
 

@@ -1,0 +1,13 @@
+export { Server, ServerCredentials } from './server/server';
+export type { ServerOptions, ServerStats } from './server/server';
+export { ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from './server/call-objects';
+export type { UnaryCallback } from './server/method-handlers';
+export type { ServiceDefinition, MethodDefinition, UntypedServiceImplementation } from './server/router';
+export { Metadata } from './metadata';
+export type { MetadataValue, MetadataOptions } from './metadata';
+export { Status, GrpcError } from './status';
+export type { StatusObject, ServiceError } from './status';
+export { parseTimeout, formatTimeout } from './protocol/timeout';
+export { encodeStatusMessage, decodeStatusMessage } from './protocol/status-message';
+export { loadPackageDefinition } from './load';
+export type { GrpcObject, LoadedService } from './load';

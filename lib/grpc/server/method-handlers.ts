@@ -1,0 +1,166 @@
+import { Metadata } from '../metadata';
+import { Status } from '../status';
+import { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, errorToStatus } from './call-objects';
+import type { CallSink, MethodCodec, ServerCall } from './server-call';
+
+export type MethodKind = 'unary' | 'clientStream' | 'serverStream' | 'bidi';
+
+/** A method as the router keeps it: how to (de)serialize, which kind, and the user's handler. */
+export interface RegisteredMethod extends MethodCodec {
+  kind: MethodKind;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler: (...args: any[]) => unknown;
+}
+
+/** grpc-js's sendUnaryData: callback(error, value?, trailer?, flags?). */
+export type UnaryCallback = (error: unknown, value?: unknown, trailer?: Metadata, flags?: number) => void;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** Starts the handler of `method` on `core`, in whichever style (callback or async) it is written. */
+export function startCall(core: ServerCall, method: RegisteredMethod): void {
+  switch (method.kind) {
+    case 'unary':
+    case 'serverStream':
+      core.start(new SingleRequestCollector(core, method));
+      return;
+    case 'clientStream': {
+      const call = new ServerReadableStream(core);
+      core.start(call);
+      invokeWithCallback(core, method, call);
+      return;
+    }
+    case 'bidi': {
+      const call = new ServerDuplexStream(core);
+      core.start(call);
+      invokeStreaming(core, method, call);
+      return;
+    }
+  }
+}
+
+/** Unary and server-streaming calls take exactly one request message, then the handler runs. */
+class SingleRequestCollector implements CallSink {
+  private request: unknown = undefined;
+  private received = 0;
+  private unaryCall: ServerUnaryCall | null = null;
+
+  constructor(
+    private readonly core: ServerCall,
+    private readonly method: RegisteredMethod,
+  ) {}
+
+  onMessage(message: unknown): void {
+    if (++this.received > 1) {
+      this.core.fail(Status.INTERNAL, `Received a second request message for ${this.method.path}`);
+      return;
+    }
+    this.request = message;
+  }
+
+  onHalfClose(): void {
+    if (this.received !== 1) {
+      this.core.fail(Status.INTERNAL, `Received no request message for ${this.method.path}`);
+      return;
+    }
+    if (this.method.kind === 'unary') {
+      const call = new ServerUnaryCall(this.core);
+      call.request = this.request;
+      this.unaryCall = call;
+      invokeWithCallback(this.core, this.method, call);
+    } else {
+      const call = new ServerWritableStream(this.core);
+      call.request = this.request;
+      this.core.setSink(call);
+      invokeStreaming(this.core, this.method, call);
+    }
+  }
+
+  onCancel(): void {
+    this.unaryCall?.emit('cancelled', 'cancelled');
+  }
+
+  onDrain(): void {}
+}
+
+/**
+ * Unary and client-streaming: grpc-js style `handler(call, callback)`, or async style
+ * `async handler(call) => response` (a handler declaring fewer than two parameters).
+ */
+function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: ServerUnaryCall | ServerReadableStream): void {
+  let answered = false;
+  const callback: UnaryCallback = (error, value, trailer) => {
+    if (answered) return;
+    answered = true;
+    if (error !== null && error !== undefined) {
+      core.sendStatus(errorToStatus(error, trailer));
+      return;
+    }
+    core.sendMessage(value);
+    core.sendStatus({ code: Status.OK, details: '', metadata: trailer });
+  };
+  try {
+    const result = method.handler(call, callback);
+    if (method.handler.length < 2 && isPromiseLike(result)) {
+      result.then(
+        (value) => callback(null, value),
+        (error) => callback(error),
+      );
+    }
+  } catch (error) {
+    callback(error);
+  }
+}
+
+/**
+ * Server-streaming and bidi: grpc-js style `handler(call)` writing to the call, or an async
+ * generator / async function returning an async iterable of responses.
+ */
+function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: ServerWritableStream | ServerDuplexStream): void {
+  let result: unknown;
+  try {
+    result = method.handler(call);
+  } catch (error) {
+    core.sendStatus(errorToStatus(error));
+    return;
+  }
+  if (isAsyncIterable(result)) {
+    void pump(result, call);
+  } else if (isPromiseLike(result)) {
+    result.then(
+      () => {
+        if (core.canSend && !call.writableEnded) call.end();
+      },
+      (error) => core.sendStatus(errorToStatus(error)),
+    );
+  }
+}
+
+/** Writes an async iterable's values to the call with backpressure, then ends it (or sends the error). */
+async function pump(source: AsyncIterable<unknown>, call: ServerWritableStream | ServerDuplexStream): Promise<void> {
+  try {
+    for await (const value of source) {
+      if (call.cancelled || !call.core.canSend) return;
+      if (!call.write(value)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off('drain', done);
+            call.off('cancelled', done);
+            resolve();
+          };
+          call.on('drain', done);
+          call.on('cancelled', done);
+        });
+      }
+    }
+    if (call.core.canSend) call.end();
+  } catch (error) {
+    call.core.sendStatus(errorToStatus(error));
+  }
+}

@@ -1,0 +1,295 @@
+import { ErrorCode, type HeaderList, type Http2Stream, type Initiator, type StreamListener } from '../../transport';
+import { compress, decompress, type Encoding, MessageTooLargeError, ACCEPT_ENCODING_VALUE } from '../compression';
+import { Metadata } from '../metadata';
+import {
+  CONTENT_TYPE,
+  GRPC_ACCEPT_ENCODING,
+  GRPC_ENCODING,
+  GRPC_MESSAGE,
+  GRPC_STATUS,
+  OK_TRAILERS_BLOCK,
+  OK_TRAILERS_ONLY_BLOCK,
+  RESPONSE_HEADERS_BLOCK,
+} from '../protocol/headers';
+import { encodeMessage, MessageDecoder, type FramedMessage } from '../protocol/message-framing';
+import { encodeStatusMessage } from '../protocol/status-message';
+import { isStatusCode, Status, type StatusObject } from '../status';
+
+/** What a handler adapter hears from its call. */
+export interface CallSink {
+  onMessage(message: unknown): void;
+  /** The client finished sending. */
+  onHalfClose(): void;
+  /** The call was cancelled (client reset, deadline, connection lost, or a protocol error). */
+  onCancel(): void;
+  /** Room to write again after sendMessage returned false. */
+  onDrain(): void;
+}
+
+export interface MethodCodec {
+  path: string;
+  requestDeserialize(data: Buffer): unknown;
+  responseSerialize(value: unknown): Buffer;
+}
+
+export interface CallLimits {
+  maxReceiveMessageSize: number;
+  maxSendMessageSize: number;
+}
+
+/**
+ * Where a call is: 'open' (both directions), 'halfClosed' (client done sending), 'finished'
+ * (status sent), 'cancelled' (reset, deadline or lost connection: nothing more is written).
+ */
+export type CallState = 'open' | 'halfClosed' | 'finished' | 'cancelled';
+
+/**
+ * One RPC on the server: turns stream bytes into request messages and handler output into
+ * response headers, messages and trailers (PROTOCOL-HTTP2.md). The handler-facing objects
+ * (grpc-js style calls) sit on top of it.
+ */
+export class ServerCall implements StreamListener {
+  state: CallState = 'open';
+  private sink: CallSink | null = null;
+  private readonly decoder: MessageDecoder;
+  private headersSent = false;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private abortController: AbortController | null = null;
+  private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
+
+  constructor(
+    readonly stream: Http2Stream,
+    readonly method: MethodCodec,
+    readonly metadata: Metadata,
+    private readonly limits: CallLimits,
+    private readonly requestEncoding: Encoding,
+    private responseEncoding: Encoding,
+    /** Absolute deadline (Date.now() based), or Infinity. */
+    readonly deadline: number,
+    readonly peer: string,
+    readonly authority: string,
+  ) {
+    this.decoder = new MessageDecoder(limits.maxReceiveMessageSize);
+  }
+
+  /** Attaches the handler adapter and starts receiving. */
+  start(sink: CallSink): void {
+    this.sink = sink;
+    if (this.deadline !== Infinity) {
+      const remaining = this.deadline - Date.now();
+      if (remaining <= 0) {
+        this.expire();
+        return;
+      }
+      this.deadlineTimer = setTimeout(() => this.expire(), remaining);
+    }
+    this.stream.setListener(this);
+  }
+
+  /** Replaces the handler adapter (a unary-request collector hands over to a response stream). */
+  setSink(sink: CallSink): void {
+    this.sink = sink;
+  }
+
+  get cancelled(): boolean {
+    return this.state === 'cancelled';
+  }
+
+  /** Aborted when the call is cancelled; created on first use. */
+  get signal(): AbortSignal {
+    if (this.abortController === null) {
+      this.abortController = new AbortController();
+      if (this.state === 'cancelled') this.abortController.abort();
+    }
+    return this.abortController.signal;
+  }
+
+  /** Chooses the response message encoding (before the first message is sent). */
+  setResponseEncoding(encoding: Encoding): void {
+    if (!this.headersSent) this.responseEncoding = encoding;
+  }
+
+  // ---- StreamListener (from the transport) ----
+
+  onData(chunk: Buffer): void {
+    if (this.state !== 'open') return;
+    if (!this.decoder.push(chunk, this.emitMessage)) {
+      const failure = this.decoder.failure!;
+      if (failure.kind === 'tooLarge') {
+        this.fail(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${failure.size} vs. ${this.limits.maxReceiveMessageSize})`);
+      } else {
+        this.fail(Status.INTERNAL, `Invalid compressed flag ${failure.flag}`);
+      }
+    }
+  }
+
+  onTrailers(): void {}
+
+  onEnd(): void {
+    if (this.state !== 'open') return;
+    if (!this.decoder.isIdle) {
+      this.fail(Status.INTERNAL, 'Client ended the stream in the middle of a message');
+      return;
+    }
+    this.state = 'halfClosed';
+    this.sink?.onHalfClose();
+  }
+
+  onReset(_errorCode: number, _initiator: Initiator): void {
+    this.cancel();
+  }
+
+  onDrain(): void {
+    if (this.state === 'open' || this.state === 'halfClosed') this.sink?.onDrain();
+  }
+
+  private receiveMessage(framed: FramedMessage): void {
+    if (this.state !== 'open') return;
+    let data = framed.data;
+    if (framed.compressed) {
+      // A compressed flag without a grpc-encoding (or with identity) is a protocol violation.
+      if (this.requestEncoding === 'identity') {
+        this.fail(Status.INTERNAL, 'Compressed message received without grpc-encoding');
+        return;
+      }
+      try {
+        data = decompress(this.requestEncoding, data, this.limits.maxReceiveMessageSize);
+      } catch (error) {
+        if (error instanceof MessageTooLargeError) {
+          this.fail(Status.RESOURCE_EXHAUSTED, `Received message larger than max ${this.limits.maxReceiveMessageSize} after decompression`);
+        } else {
+          this.fail(Status.INTERNAL, `Failed to decompress message: ${(error as Error).message}`);
+        }
+        return;
+      }
+    }
+    let message: unknown;
+    try {
+      message = this.method.requestDeserialize(data);
+    } catch (error) {
+      this.fail(Status.INTERNAL, `Error deserializing request: ${(error as Error).message}`);
+      return;
+    }
+    this.sink?.onMessage(message);
+  }
+
+  /** Pauses delivery of request data (flow control reaches the client). */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  // ---- sending (from handlers) ----
+
+  get canSend(): boolean {
+    return this.state === 'open' || this.state === 'halfClosed';
+  }
+
+  sendMetadata(metadata: Metadata | null): void {
+    if (this.headersSent || !this.canSend) return;
+    this.headersSent = true;
+    const extra: HeaderList = [];
+    if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
+    extra.push(GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
+    if (metadata !== null) metadata.appendToHeaders(extra);
+    this.stream.sendHeaders(extra, false, RESPONSE_HEADERS_BLOCK);
+  }
+
+  /**
+   * Serializes and sends one response message. Returns false when the transport's write quota is
+   * used up (wait for onDrain). A message over the send limit ends the call with RESOURCE_EXHAUSTED.
+   */
+  sendMessage(message: unknown): boolean {
+    if (!this.canSend) return false;
+    let data: Buffer;
+    try {
+      data = this.method.responseSerialize(message);
+    } catch (error) {
+      this.sendStatus({ code: Status.INTERNAL, details: `Error serializing response: ${(error as Error).message}` });
+      return false;
+    }
+    if (data.length > this.limits.maxSendMessageSize) {
+      this.sendStatus({
+        code: Status.RESOURCE_EXHAUSTED,
+        details: `Sent message larger than max (${data.length} vs. ${this.limits.maxSendMessageSize})`,
+      });
+      return false;
+    }
+    if (!this.headersSent) this.sendMetadata(null);
+    const compressed = this.responseEncoding !== 'identity';
+    return this.stream.write(encodeMessage(compressed ? compress(this.responseEncoding, data) : data, compressed));
+  }
+
+  /** Ends the call with a status; trailers-only if nothing was sent yet. */
+  sendStatus(status: Partial<StatusObject>): void {
+    if (!this.canSend) return;
+    const code = isStatusCode(status.code) ? status.code : Status.UNKNOWN;
+    const details = status.details ?? '';
+    const metadata = status.metadata ?? null;
+    this.finish('finished');
+    const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
+    if (!this.headersSent) {
+      this.headersSent = true;
+      if (plain) {
+        this.stream.sendHeaders(null, true, OK_TRAILERS_ONLY_BLOCK);
+        return;
+      }
+      const headers: HeaderList = [':status', '200', 'content-type', CONTENT_TYPE];
+      appendStatus(headers, code, details, metadata);
+      this.stream.sendHeaders(headers, true);
+      return;
+    }
+    if (plain) {
+      this.stream.end(null, OK_TRAILERS_BLOCK);
+      return;
+    }
+    this.stream.end(appendStatus([], code, details, metadata));
+  }
+
+  /** Ends the call with an error status from the library (bad input, limits). */
+  fail(code: Status, details: string): void {
+    this.sendStatus({ code, details });
+    this.sink?.onCancel();
+  }
+
+  private expire(): void {
+    if (!this.canSend) return;
+    // Past the deadline: DEADLINE_EXCEEDED to the client, then RST_STREAM(CANCEL) so it stops too.
+    this.stream.resetAfterEnd = ErrorCode.CANCEL;
+    this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    this.notifyCancel();
+  }
+
+  private cancel(): void {
+    if (this.state === 'cancelled' || this.state === 'finished') {
+      this.finish(this.state);
+      return;
+    }
+    this.finish('cancelled');
+    this.notifyCancel();
+  }
+
+  private notifyCancel(): void {
+    this.state = 'cancelled';
+    this.abortController?.abort();
+    this.sink?.onCancel();
+  }
+
+  private finish(state: CallState): void {
+    this.state = state;
+    if (this.deadlineTimer !== null) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
+    }
+  }
+}
+
+function appendStatus(headers: HeaderList, code: Status, details: string, metadata: Metadata | null): HeaderList {
+  headers.push(GRPC_STATUS, String(code));
+  if (details !== '') headers.push(GRPC_MESSAGE, encodeStatusMessage(details));
+  if (metadata !== null) metadata.appendToHeaders(headers);
+  return headers;
+}
