@@ -108,7 +108,9 @@ export class Metadata {
 
   clone(): Metadata {
     const copy = new Metadata(this.options);
-    for (const [key, values] of this.internalRepr) copy.internalRepr.set(key, values.slice());
+    for (const [key, values] of this.internalRepr) {
+      copy.internalRepr.set(key, values.map((value) => (Buffer.isBuffer(value) ? Buffer.from(value) : value)));
+    }
     return copy;
   }
 
@@ -164,12 +166,16 @@ export class Metadata {
     for (let index = start; index < headers.length; index += 2) {
       const key = headers[index];
       if (isReservedHeader(key) && !(keepStatusDetails && key === 'grpc-status-details-bin')) continue;
+      // Fields that are valid HTTP but not valid gRPC metadata are dropped, so a handler that
+      // echoes what it received never trips over them (PROTOCOL-HTTP2.md).
+      if (!LEGAL_KEY.test(key)) continue;
       const raw = headers[index + 1];
       let values: MetadataValue[];
       if (isBinaryKey(key)) {
         // Several binary values may arrive in one field, comma-separated.
         values = raw.split(',').map((part) => Buffer.from(part.trim(), 'base64'));
       } else {
+        if (!LEGAL_VALUE.test(raw)) continue;
         values = [raw];
       }
       const existing = repr.get(key);
@@ -178,4 +184,25 @@ export class Metadata {
     }
     return metadata;
   }
+}
+
+/** Whether a value is a Metadata object, ours or another library's (grpc-js's has toJSON/getMap). */
+export function isMetadataLike(value: unknown): value is Metadata {
+  if (value instanceof Metadata) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { toJSON?: unknown; getMap?: unknown; get?: unknown };
+  return typeof candidate.toJSON === 'function' && typeof candidate.getMap === 'function' && typeof candidate.get === 'function';
+}
+
+/**
+ * Our Metadata for any metadata object handlers pass in: @grpc/grpc-js's Metadata works on our
+ * server unchanged. Returns null for anything that is not metadata.
+ */
+export function toMetadata(value: unknown): Metadata | null {
+  if (value instanceof Metadata) return value;
+  if (!isMetadataLike(value)) return null;
+  const converted = new Metadata();
+  const entries = (value as unknown as { toJSON(): { [key: string]: MetadataValue[] } }).toJSON();
+  for (const [key, values] of Object.entries(entries)) for (const item of values) converted.add(key, item);
+  return converted;
 }

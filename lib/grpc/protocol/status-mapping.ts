@@ -5,6 +5,7 @@ import { Status } from '../status';
 export function statusFromHttpStatus(httpStatus: number): Status {
   switch (httpStatus) {
     case 400:
+    case 431:
       return Status.INTERNAL;
     case 401:
       return Status.UNAUTHENTICATED;

@@ -26,6 +26,7 @@ export function parseTimeout(value: string): number | null {
 
 /** Formats a timeout in ms with the finest unit that keeps the value within 8 digits. */
 export function formatTimeout(milliseconds: number): string {
+  if (Number.isNaN(milliseconds)) throw new RangeError('timeout is NaN');
   const ms = Math.max(0, Math.ceil(milliseconds));
   if (ms < 1e8) return `${ms}m`;
   const seconds = Math.ceil(ms / 1000);

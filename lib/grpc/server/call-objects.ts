@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
-import { Metadata } from '../metadata';
+import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
 import type { CallSink, ServerCall } from './server-call';
 
@@ -10,7 +10,7 @@ export function errorToStatus(error: unknown, trailer?: Metadata): StatusObject 
   const code = isStatusCode(candidate.code) ? candidate.code : Status.UNKNOWN;
   const details =
     typeof candidate.details === 'string' ? candidate.details : typeof candidate.message === 'string' ? candidate.message : 'Unknown Error';
-  const metadata = candidate.metadata instanceof Metadata ? candidate.metadata : (trailer ?? new Metadata());
+  const metadata = toMetadata(candidate.metadata) ?? toMetadata(trailer) ?? new Metadata();
   return { code, details, metadata };
 }
 
@@ -170,8 +170,8 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
   }
   /** end(metadata?) as in grpc-js: the metadata becomes the trailers. */
   override end(...args: unknown[]): this {
-    if (args[0] instanceof Metadata) {
-      this.writer.trailer = args[0];
+    if (isMetadataLike(args[0])) {
+      this.writer.trailer = toMetadata(args[0])!;
       args.shift();
     }
     return super.end(...(args as [])) as this;
@@ -229,8 +229,8 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
     this.writer.final(callback);
   }
   override end(...args: unknown[]): this {
-    if (args[0] instanceof Metadata) {
-      this.writer.trailer = args[0];
+    if (isMetadataLike(args[0])) {
+      this.writer.trailer = toMetadata(args[0])!;
       args.shift();
     }
     return super.end(...(args as [])) as this;

@@ -1,6 +1,6 @@
 import { ErrorCode, type HeaderList, type Http2Stream, type Initiator, type StreamListener } from '../../transport';
 import { compress, decompress, type Encoding, MessageTooLargeError, ACCEPT_ENCODING_VALUE } from '../compression';
-import { Metadata } from '../metadata';
+import { type Metadata, toMetadata } from '../metadata';
 import {
   CONTENT_TYPE,
   GRPC_ACCEPT_ENCODING,
@@ -50,6 +50,8 @@ export type CallState = 'open' | 'halfClosed' | 'finished' | 'cancelled';
  */
 export class ServerCall implements StreamListener {
   state: CallState = 'open';
+  /** Whether the most recent request message arrived with the compressed flag set. */
+  lastRequestCompressed = false;
   private sink: CallSink | null = null;
   private readonly decoder: MessageDecoder;
   private headersSent = false;
@@ -68,6 +70,8 @@ export class ServerCall implements StreamListener {
     readonly deadline: number,
     readonly peer: string,
     readonly authority: string,
+    /** The client's grpc-accept-encoding header, if any. */
+    private readonly acceptEncoding: string | undefined = undefined,
   ) {
     this.decoder = new MessageDecoder(limits.maxReceiveMessageSize);
   }
@@ -104,9 +108,22 @@ export class ServerCall implements StreamListener {
     return this.abortController.signal;
   }
 
-  /** Chooses the response message encoding (before the first message is sent). */
-  setResponseEncoding(encoding: Encoding): void {
-    if (!this.headersSent) this.responseEncoding = encoding;
+  /**
+   * Chooses the response message encoding for this call. Applies only before the response headers
+   * are sent and only to an encoding the client listed in grpc-accept-encoding; returns whether it did.
+   */
+  setResponseEncoding(encoding: Encoding): boolean {
+    if (this.headersSent) return false;
+    if (encoding !== 'identity') {
+      const accepted = this.acceptEncoding?.split(',').some((part) => part.trim() === encoding) ?? false;
+      if (!accepted) return false;
+    }
+    this.responseEncoding = encoding;
+    return true;
+  }
+
+  get responseMessageEncoding(): Encoding {
+    return this.responseEncoding;
   }
 
   // ---- StreamListener (from the transport) ----
@@ -146,6 +163,7 @@ export class ServerCall implements StreamListener {
   private receiveMessage(framed: FramedMessage): void {
     if (this.state !== 'open') return;
     let data = framed.data;
+    this.lastRequestCompressed = framed.compressed;
     if (framed.compressed) {
       // A compressed flag without a grpc-encoding (or with identity) is a protocol violation.
       if (this.requestEncoding === 'identity') {
@@ -190,19 +208,20 @@ export class ServerCall implements StreamListener {
 
   sendMetadata(metadata: Metadata | null): void {
     if (this.headersSent || !this.canSend) return;
-    this.headersSent = true;
     const extra: HeaderList = [];
     if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
     extra.push(GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
-    if (metadata !== null) metadata.appendToHeaders(extra);
+    toMetadata(metadata)?.appendToHeaders(extra);
+    this.headersSent = true;
     this.stream.sendHeaders(extra, false, RESPONSE_HEADERS_BLOCK);
   }
 
   /**
    * Serializes and sends one response message. Returns false when the transport's write quota is
    * used up (wait for onDrain). A message over the send limit ends the call with RESOURCE_EXHAUSTED.
+   * With a response encoding chosen, `allowCompression: false` sends this one message uncompressed.
    */
-  sendMessage(message: unknown): boolean {
+  sendMessage(message: unknown, allowCompression = true): boolean {
     if (!this.canSend) return false;
     let data: Buffer;
     try {
@@ -219,7 +238,7 @@ export class ServerCall implements StreamListener {
       return false;
     }
     if (!this.headersSent) this.sendMetadata(null);
-    const compressed = this.responseEncoding !== 'identity';
+    const compressed = allowCompression && this.responseEncoding !== 'identity';
     return this.stream.write(encodeMessage(compressed ? compress(this.responseEncoding, data) : data, compressed));
   }
 
@@ -227,8 +246,8 @@ export class ServerCall implements StreamListener {
   sendStatus(status: Partial<StatusObject>): void {
     if (!this.canSend) return;
     const code = isStatusCode(status.code) ? status.code : Status.UNKNOWN;
-    const details = status.details ?? '';
-    const metadata = status.metadata ?? null;
+    const details = typeof status.details === 'string' ? status.details : '';
+    const metadata = toMetadata(status.metadata);
     this.finish('finished');
     const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
     if (!this.headersSent) {

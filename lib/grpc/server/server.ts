@@ -213,6 +213,7 @@ export class Server {
       deadline,
       `${socket.remoteAddress}:${socket.remotePort}`,
       head.authority,
+      acceptEncoding,
     );
     startCall(core, method);
   }

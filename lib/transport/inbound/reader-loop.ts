@@ -163,9 +163,11 @@ export class ReaderLoop implements FrameSink {
           return;
         }
         if (registry.wasRecentlyReset(id)) return;
-        // A stream id lower than one already used: the stream is closed; HEADERS on it is a
-        // connection error of type STREAM_CLOSED (RFC 9113 §5.1, §5.1.1).
-        throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+        // HEADERS on a stream that was opened and has closed: STREAM_CLOSED (RFC 9113 §5.1).
+        if (registry.wasRecentlyClosed(id)) throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+        // A new stream id MUST be greater than all the peer has opened; an unexpected stream
+        // identifier is a connection error of type PROTOCOL_ERROR (RFC 9113 §5.1.1).
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `stream id ${id} is lower than ${registry.lastPeerStreamId}`);
       }
       // Streams initiated by a client MUST use odd-numbered identifiers (RFC 9113 §5.1.1).
       if (isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);

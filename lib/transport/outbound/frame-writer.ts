@@ -114,6 +114,8 @@ export class FrameWriter {
   }
 
   rstStream(streamId: number, errorCode: number): void {
+    // Header and payload must land in the same slab: the payload is written in place below.
+    this.reserve(FRAME_HEADER_LENGTH + 4);
     this.header(4, FrameType.RST_STREAM, 0, streamId);
     this.slab.writeUInt32BE(errorCode >>> 0, this.position);
     this.position += 4;
@@ -153,6 +155,7 @@ export class FrameWriter {
   }
 
   windowUpdate(streamId: number, increment: number): void {
+    this.reserve(FRAME_HEADER_LENGTH + 4);
     this.header(4, FrameType.WINDOW_UPDATE, 0, streamId);
     this.slab.writeUInt32BE(increment & 0x7fffffff, this.position);
     this.position += 4;

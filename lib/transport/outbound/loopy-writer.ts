@@ -71,8 +71,14 @@ export class LoopyWriter {
         if (item !== null) this.handle(item);
         for (;;) {
           while (!this.closing && (item = this.controlBuffer.get()) !== null) this.handle(item);
-          if (this.closing || !this.processData()) break;
-          if (!this.framer.flush()) await this.framer.waitForDrain();
+          if (this.closing) break;
+          if (this.processData()) {
+            // The batch is big: write it out and carry on with the same drain.
+            if (!this.framer.flush()) await this.framer.waitForDrain();
+            continue;
+          }
+          // Writing data can queue items (a reset after END_STREAM): take them in this batch too.
+          if (this.controlBuffer.size === 0) break;
         }
         const writable = this.framer.flush();
         if (this.closing) {

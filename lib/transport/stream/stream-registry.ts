@@ -1,7 +1,10 @@
 import type { Http2Stream } from './http2-stream';
 
-/** How many reset stream ids to remember, to ignore frames the peer sent before it saw our RST_STREAM. */
-const RESET_MEMORY = 1024;
+/**
+ * How many closed stream ids to remember: to ignore frames the peer sent before it saw our
+ * RST_STREAM, and to tell a closed stream from one that was never opened.
+ */
+const CLOSED_MEMORY = 1024;
 
 /**
  * The open streams of a connection by id, with the bookkeeping RFC 9113 §5.1.1 needs: the highest
@@ -9,8 +12,11 @@ const RESET_MEMORY = 1024;
  */
 export class StreamRegistry {
   private readonly streams = new Map<number, Http2Stream>();
-  /** Streams we reset recently, oldest first (a Map keeps insertion order). */
-  private readonly recentlyReset = new Map<number, true>();
+  /**
+   * Streams closed recently, oldest first (a Map keeps insertion order): true when we reset them
+   * (late frames from the peer are then ignored), false when they ended normally.
+   */
+  private readonly recentlyClosed = new Map<number, boolean>();
   /** Highest stream id the peer has opened (RFC 9113 §6.8 "last stream identifier"). */
   lastPeerStreamId = 0;
   /** Next id for a stream we open: odd for a client, even for a server (RFC 9113 §5.1.1). */
@@ -40,20 +46,29 @@ export class StreamRegistry {
   remove(stream: Http2Stream): boolean {
     if (this.streams.get(stream.id) !== stream) return false;
     this.streams.delete(stream.id);
-    if (stream.isAborted) this.rememberReset(stream.id);
+    this.remember(stream.id, stream.isAborted);
     return true;
   }
 
   rememberReset(id: number): void {
-    this.recentlyReset.set(id, true);
-    if (this.recentlyReset.size > RESET_MEMORY) {
-      const oldest = this.recentlyReset.keys().next().value as number;
-      this.recentlyReset.delete(oldest);
+    this.remember(id, true);
+  }
+
+  private remember(id: number, reset: boolean): void {
+    if (reset || !this.recentlyClosed.has(id)) this.recentlyClosed.set(id, reset);
+    if (this.recentlyClosed.size > CLOSED_MEMORY) {
+      const oldest = this.recentlyClosed.keys().next().value as number;
+      this.recentlyClosed.delete(oldest);
     }
   }
 
   wasRecentlyReset(id: number): boolean {
-    return this.recentlyReset.has(id);
+    return this.recentlyClosed.get(id) === true;
+  }
+
+  /** Whether `id` was opened and closed (as opposed to skipped over by a higher id). */
+  wasRecentlyClosed(id: number): boolean {
+    return this.recentlyClosed.has(id);
   }
 
   /** Whether `id` belongs to the peer's side (odd ids are client-initiated). */

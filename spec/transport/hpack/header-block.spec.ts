@@ -244,6 +244,19 @@ describe('hpack header blocks (RFC 7541)', () => {
       expect(dynamicTable(decoder, 0)).to.deep.equal([]);
     });
 
+    it('an entry larger than the whole table empties it and is not added (RFC 7541 §4.4)', () => {
+      const decoder = new HeaderBlockDecoder(64);
+      decoder.decode(hex('40 01 61 01 62'), NO_LIMIT); // a: b, 34 octets
+      expect(dynamicTable(decoder, 1)).to.deep.equal([['a', 'b']]);
+      // c: 31 x "d" = 1 + 31 + 32 = 64 octets: fits exactly, evicting a: b.
+      decoder.decode(Buffer.concat([hex('40 01 63 1f'), Buffer.alloc(31, 'd')]), NO_LIMIT);
+      expect(dynamicTable(decoder, 1)).to.deep.equal([['c', 'd'.repeat(31)]]);
+      // 65 octets: larger than the table.
+      const decoded = decoder.decode(Buffer.concat([hex('40 01 63 20'), Buffer.alloc(32, 'd')]), NO_LIMIT);
+      expect(decoded.headers).to.deep.equal(['c', 'd'.repeat(32)]);
+      expect(dynamicTable(decoder, 0)).to.deep.equal([]);
+    });
+
     it('checks size updates against the limit set by setMaxTableSize', () => {
       const decoder = new HeaderBlockDecoder();
       decoder.setMaxTableSize(100);
@@ -251,6 +264,21 @@ describe('hpack header blocks (RFC 7541)', () => {
       decoder.decode(hex('3f 45'), NO_LIMIT); // 100
       decoder.setMaxTableSize(8192);
       decoder.decode(hex('3f e1 3f'), NO_LIMIT); // 8192
+    });
+    it('literal cache: strings that share length and sampled octets still decode to their own text', () => {
+      const decoder = new HeaderBlockDecoder();
+      // Same length, same first, middle and last octets: the cache's hash cannot tell them apart.
+      const prefix = hex('00 01 78 05');
+      for (let round = 0; round < 3; round++) {
+        for (const text of ['aXbYc', 'aZbWc']) {
+          const block = Buffer.concat([prefix, Buffer.from(text, 'latin1')]);
+          expect(decoder.decode(block, NO_LIMIT).headers).to.deep.equal(['x', text]);
+        }
+      }
+      // The same octets with and without the Huffman flag are different strings.
+      expect(decoder.decode(hex('00 01 78 01 1f'), NO_LIMIT).headers).to.deep.equal(['x', '\u001f']);
+      expect(decoder.decode(hex('00 01 78 81 1f'), NO_LIMIT).headers).to.deep.equal(['x', 'a']);
+      expect(decoder.decode(hex('00 01 78 01 1f'), NO_LIMIT).headers).to.deep.equal(['x', '\u001f']);
     });
   });
 
@@ -313,15 +341,12 @@ describe('hpack header blocks (RFC 7541)', () => {
       const encoder = new HeaderBlockEncoder();
       expect(encoder.encode([':method', 'POST', ':status', '200'])).to.deep.equal(hex('83 88'));
       // :path has static index 4 → literal without indexing 0x04; "/" would be indexed, "/a" is not.
-      // Huffman("/a") = 011000 00011 (11 bits, 2 octets) is not shorter than raw, so it is raw.
       expect(encoder.encode([':path', '/a'])).to.deep.equal(hex('04 02 2f 61'));
     });
 
-    it('uses Huffman only when shorter', () => {
+    it('writes raw string literals (Huffman coding costs more CPU than its octets are worth per block)', () => {
       const encoder = new HeaderBlockEncoder();
-      // RFC 7541 C.4.1: "www.example.com" is 12 octets in Huffman, 15 raw.
-      expect(encoder.encode([':authority', 'www.example.com'])).to.deep.equal(hex('01 8c f1e3 c2e5 f23a 6ba0 ab90 f4ff'));
-      // Bytes with long codes stay raw.
+      expect(encoder.encode([':authority', 'www.example.com'])).to.deep.equal(hex('01 0f 7777 772e 6578 616d 706c 652e 636f 6d'));
       expect(encoder.encode(['x', '\u0000\u00ff'])).to.deep.equal(hex('00 01 78 02 00 ff'));
     });
 
@@ -397,8 +422,30 @@ describe('hpack header blocks (RFC 7541)', () => {
     it('uses only static references and literals without indexing, no size update', () => {
       const block = encodeStaticHeaderBlock(response);
       expect(block[0]).to.equal(0x88);
-      for (const byte of [block[0]!]) expect(byte & 0xe0).to.not.equal(0x20);
       expect(new HeaderBlockDecoder().decode(block, NO_LIMIT)).to.deep.equal({ headers: response, oversized: false });
+    });
+
+    it('uses Huffman coding where it is shorter, since the bytes are encoded once and reused', () => {
+      // RFC 7541 C.4.1: "www.example.com" is 12 octets in Huffman, 15 raw.
+      expect(encodeStaticHeaderBlock([':authority', 'www.example.com'])).to.deep.equal(hex('01 8c f1e3 c2e5 f23a 6ba0 ab90 f4ff'));
+      // Huffman("/a") = 011000 00011 needs 2 octets, not shorter than raw: stays raw.
+      expect(encodeStaticHeaderBlock([':path', '/a'])).to.deep.equal(hex('04 02 2f 61'));
+      // Bytes with long codes stay raw.
+      expect(encodeStaticHeaderBlock(['x', '\u0000\u00ff'])).to.deep.equal(hex('00 01 78 02 00 ff'));
+    });
+
+    it('Huffman-codes every byte value, including the 25..30-bit codes', () => {
+      const decoder = new HeaderBlockDecoder();
+      for (let byte = 0; byte < 256; byte++) {
+        // Padding with "e" (5 bits) makes Huffman shorter than raw even around a 30-bit code; the
+        // varying lead puts the code at every bit offset within an octet.
+        const value = 'e'.repeat(40 + (byte % 8)) + String.fromCharCode(byte) + 'e'.repeat(3);
+        const block = encodeStaticHeaderBlock(['x-byte', value]);
+        // Huffman on the name alone saves 1 octet; on the value at least 7.
+        const rawBlock = new HeaderBlockEncoder().encode(['x-byte', value]);
+        expect(block.length, `byte ${byte} is Huffman-coded`).to.be.below(rawBlock.length - 2);
+        expect(decoder.decode(block, NO_LIMIT).headers).to.deep.equal(['x-byte', value]);
+      }
     });
 
     it('decodes the same with a decoder whose dynamic table is full', () => {

@@ -1,0 +1,266 @@
+import { expect } from 'chai';
+import {
+  encodeMessage,
+  MESSAGE_HEADER_LENGTH,
+  MessageDecoder,
+  type FramedMessage,
+} from '../../../lib/grpc/protocol/message-framing';
+
+const LIMIT = 1 << 20;
+
+/** A Length-Prefixed-Message built by hand (PROTOCOL-HTTP2.md): flag byte, 4-byte big-endian length, payload. */
+function frame(payload: Buffer | string, flag = 0, declaredLength?: number): Buffer {
+  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const header = Buffer.alloc(5);
+  header[0] = flag;
+  header.writeUInt32BE(declaredLength ?? data.length, 1);
+  return Buffer.concat([header, data]);
+}
+
+/** Feeds chunks in order; returns every emitted message and each push's return value. */
+function feed(decoder: MessageDecoder, chunks: Buffer[]): { messages: FramedMessage[]; results: boolean[] } {
+  const messages: FramedMessage[] = [];
+  const results = chunks.map((chunk) => decoder.push(chunk, (message) => messages.push(message)));
+  return { messages, results };
+}
+
+/** A copy of `bytes` in its own ArrayBuffer, so `.buffer` identity is not blurred by Node's shared Buffer pool. */
+function unpooled(bytes: Buffer): Buffer {
+  return Buffer.from(new Uint8Array(bytes).buffer);
+}
+
+function texts(messages: FramedMessage[]): string[] {
+  return messages.map((message) => message.data.toString());
+}
+
+describe('gRPC message framing', () => {
+  describe('encodeMessage', () => {
+    it('writes flag 0, the big-endian length, then the payload', () => {
+      const framed = encodeMessage(Buffer.from('hello'));
+      expect(MESSAGE_HEADER_LENGTH).to.equal(5);
+      expect(framed).to.deep.equal(Buffer.from([0, 0, 0, 0, 5, 0x68, 0x65, 0x6c, 0x6c, 0x6f]));
+    });
+
+    it('writes flag 1 for a compressed message', () => {
+      expect(encodeMessage(Buffer.from([0xaa]), true)).to.deep.equal(Buffer.from([1, 0, 0, 0, 1, 0xaa]));
+    });
+
+    it('frames an empty message as a bare 5-byte prefix', () => {
+      expect(encodeMessage(Buffer.alloc(0))).to.deep.equal(Buffer.from([0, 0, 0, 0, 0]));
+    });
+
+    it('writes lengths above 2^24 big-endian', () => {
+      const framed = encodeMessage(Buffer.alloc(0x01020304));
+      expect(framed.length).to.equal(5 + 0x01020304);
+      expect([...framed.subarray(0, 5)]).to.deep.equal([0, 1, 2, 3, 4]);
+    });
+
+    it('copies the payload (later changes to the input do not leak into the frame)', () => {
+      const payload = Buffer.from('abc');
+      const framed = encodeMessage(payload);
+      payload[0] = 0x7a;
+      expect(framed.subarray(5).toString()).to.equal('abc');
+    });
+  });
+
+  describe('MessageDecoder', () => {
+    it('decodes one message', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const { messages, results } = feed(decoder, [frame('one')]);
+      expect(results).to.deep.equal([true]);
+      expect(messages).to.have.length(1);
+      expect(messages[0]!.compressed).to.equal(false);
+      expect(messages[0]!.data.toString()).to.equal('one');
+      expect(decoder.isIdle).to.equal(true);
+      expect(decoder.failure).to.equal(null);
+    });
+
+    it('reports the compressed flag', () => {
+      const { messages } = feed(new MessageDecoder(LIMIT), [Buffer.concat([frame('z', 1), frame('p', 0)])]);
+      expect(messages.map((message) => message.compressed)).to.deep.equal([true, false]);
+    });
+
+    it('decodes several messages in one chunk, in order', () => {
+      const { messages } = feed(new MessageDecoder(LIMIT), [Buffer.concat([frame('a'), frame('bb'), frame('ccc')])]);
+      expect(texts(messages)).to.deep.equal(['a', 'bb', 'ccc']);
+    });
+
+    it('decodes a zero-length message alone', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const { messages } = feed(decoder, [frame('')]);
+      expect(messages).to.have.length(1);
+      expect(messages[0]!.data.length).to.equal(0);
+      expect(decoder.isIdle).to.equal(true);
+    });
+
+    it('decodes zero-length messages between others and at both ends of a chunk', () => {
+      const chunk = Buffer.concat([frame(''), frame('a'), frame(''), frame(''), frame('b'), frame('')]);
+      const { messages } = feed(new MessageDecoder(LIMIT), [chunk]);
+      expect(texts(messages)).to.deep.equal(['', 'a', '', '', 'b', '']);
+    });
+
+    it('decodes a zero-length message whose prefix ends exactly at a chunk end after being split', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const bytes = Buffer.concat([frame('x'), frame('', 1)]);
+      // Split inside the empty message's prefix: its last prefix byte is the last byte of chunk 2.
+      const { messages } = feed(decoder, [bytes.subarray(0, 8), bytes.subarray(8)]);
+      expect(texts(messages)).to.deep.equal(['x', '']);
+      expect(messages[1]!.compressed).to.equal(true);
+      expect(decoder.isIdle).to.equal(true);
+    });
+
+    it('decodes a message whose prefix is split across chunks, at every split point', () => {
+      const bytes = Buffer.concat([frame('first'), frame('second message')]);
+      for (let split = 0; split <= bytes.length; split++) {
+        for (let secondSplit = split; secondSplit <= bytes.length; secondSplit++) {
+          const chunks = [bytes.subarray(0, split), bytes.subarray(split, secondSplit), bytes.subarray(secondSplit)];
+          const { messages } = feed(new MessageDecoder(LIMIT), chunks);
+          expect(texts(messages), `splits ${split}/${secondSplit}`).to.deep.equal(['first', 'second message']);
+        }
+      }
+    });
+
+    it('decodes a message fed one byte at a time', () => {
+      const bytes = Buffer.concat([frame('abc', 1), frame(''), frame('de')]);
+      const chunks = [...bytes].map((byte) => Buffer.from([byte]));
+      const { messages } = feed(new MessageDecoder(LIMIT), chunks);
+      expect(texts(messages)).to.deep.equal(['abc', '', 'de']);
+      expect(messages.map((message) => message.compressed)).to.deep.equal([true, false, false]);
+    });
+
+    it('accepts empty chunks anywhere', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const bytes = frame('abc');
+      const { messages, results } = feed(decoder, [Buffer.alloc(0), bytes.subarray(0, 2), Buffer.alloc(0), bytes.subarray(2), Buffer.alloc(0)]);
+      expect(texts(messages)).to.deep.equal(['abc']);
+      expect(results.every((result) => result)).to.equal(true);
+    });
+
+    it('returns a message that arrived whole in one chunk as a slice of that chunk (no copy)', () => {
+      const chunk = unpooled(Buffer.concat([frame('first'), frame('second'), frame('third')]));
+      const { messages } = feed(new MessageDecoder(LIMIT), [chunk]);
+      expect(texts(messages)).to.deep.equal(['first', 'second', 'third']);
+      const offsets = [5, 15, 26];
+      messages.forEach((message, index) => {
+        expect(message.data.buffer, `message ${index}`).to.equal(chunk.buffer);
+        expect(message.data.byteOffset, `message ${index}`).to.equal(offsets[index]);
+        // A view, not a copy: writing to the chunk shows in the message.
+        chunk[offsets[index]!] = 0x2a;
+      });
+      expect(texts(messages)).to.deep.equal(['*irst', '*econd', '*hird']);
+    });
+
+    it('slices a whole message that follows the tail of a split one in the same chunk', () => {
+      const bytes = Buffer.concat([frame('split me'), frame('whole')]);
+      const second = unpooled(bytes.subarray(7));
+      const { messages } = feed(new MessageDecoder(LIMIT), [unpooled(bytes.subarray(0, 7)), second]);
+      expect(texts(messages)).to.deep.equal(['split me', 'whole']);
+      expect(messages[0]!.data.buffer).to.not.equal(second.buffer);
+      expect(messages[1]!.data.buffer).to.equal(second.buffer);
+    });
+
+    it('does not hand out a view of the caller\'s chunk for a message spread over several chunks', () => {
+      const bytes = frame('spread over chunks');
+      const first = Buffer.from(bytes.subarray(0, 10));
+      const rest = Buffer.from(bytes.subarray(10));
+      const { messages } = feed(new MessageDecoder(LIMIT), [first, rest]);
+      expect(texts(messages)).to.deep.equal(['spread over chunks']);
+      first.fill(0);
+      rest.fill(0);
+      expect(messages[0]!.data.toString()).to.equal('spread over chunks');
+    });
+
+    it('accepts a message exactly at the size limit', () => {
+      const { messages, results } = feed(new MessageDecoder(4), [frame('four')]);
+      expect(results).to.deep.equal([true]);
+      expect(texts(messages)).to.deep.equal(['four']);
+    });
+
+    it('fails with tooLarge on the prefix alone, before the body arrives, and emits nothing more', () => {
+      const decoder = new MessageDecoder(100);
+      const emitted: FramedMessage[] = [];
+      const prefixOnly = frame(Buffer.alloc(0), 0, 0xffffffff);
+      expect(decoder.push(Buffer.concat([frame('ok'), prefixOnly]), (message) => emitted.push(message))).to.equal(false);
+      expect(texts(emitted)).to.deep.equal(['ok']);
+      expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 0xffffffff });
+      // Further input is ignored: nothing is emitted, push keeps returning false.
+      expect(decoder.push(frame('later'), (message) => emitted.push(message))).to.equal(false);
+      expect(emitted).to.have.length(1);
+      expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 0xffffffff });
+    });
+
+    it('fails with tooLarge when the oversized prefix itself is split across chunks', () => {
+      const decoder = new MessageDecoder(100);
+      const prefix = frame(Buffer.alloc(0), 0, 101);
+      const { messages, results } = feed(decoder, [prefix.subarray(0, 2), prefix.subarray(2), Buffer.alloc(101)]);
+      expect(results).to.deep.equal([true, false, false]);
+      expect(messages).to.have.length(0);
+      expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 101 });
+    });
+
+    it('does not allocate the declared size of an oversized message', () => {
+      // Record every Buffer allocation made while the oversized prefix is processed.
+      const sizes: number[] = [];
+      const { alloc, allocUnsafe, allocUnsafeSlow } = Buffer;
+      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as Function).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
+      Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
+      Buffer.allocUnsafeSlow = ((size: number) => (sizes.push(size), allocUnsafeSlow.call(Buffer, size))) as typeof Buffer.allocUnsafeSlow;
+      const decoder = new MessageDecoder(1000);
+      const prefix = frame(Buffer.alloc(0), 0, 50_000);
+      try {
+        decoder.push(prefix.subarray(0, 3), () => {});
+        decoder.push(Buffer.concat([prefix.subarray(3), Buffer.alloc(10)]), () => {});
+      } finally {
+        Buffer.alloc = alloc;
+        Buffer.allocUnsafe = allocUnsafe;
+        Buffer.allocUnsafeSlow = allocUnsafeSlow;
+      }
+      expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 50_000 });
+      expect(sizes.filter((size) => size >= 1000), `allocations: ${sizes.join(', ')}`).to.deep.equal([]);
+    });
+
+    it('fails with badFlag for a compressed flag other than 0 or 1, and emits nothing more', () => {
+      for (const flag of [2, 0x80, 0xff]) {
+        const decoder = new MessageDecoder(LIMIT);
+        const { messages, results } = feed(decoder, [Buffer.concat([frame('ok'), frame('bad', flag), frame('after')]), frame('later')]);
+        expect(results, `flag ${flag}`).to.deep.equal([false, false]);
+        expect(texts(messages)).to.deep.equal(['ok']);
+        expect(decoder.failure).to.deep.equal({ kind: 'badFlag', flag });
+      }
+    });
+
+    it('fails with badFlag when the bad prefix is split across chunks', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const bad = frame('x', 2);
+      const { messages, results } = feed(decoder, [bad.subarray(0, 1), bad.subarray(1)]);
+      expect(results).to.deep.equal([true, false]);
+      expect(messages).to.have.length(0);
+      expect(decoder.failure).to.deep.equal({ kind: 'badFlag', flag: 2 });
+    });
+
+    it('is idle only at message boundaries', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      expect(decoder.isIdle, 'fresh').to.equal(true);
+      const bytes = frame('abcdef');
+      const idle: boolean[] = [];
+      for (const byte of bytes) {
+        decoder.push(Buffer.from([byte]), () => {});
+        idle.push(decoder.isIdle);
+      }
+      // Not idle after 1–4 prefix bytes, nor after the prefix and 0–5 body bytes; idle once complete.
+      expect(idle).to.deep.equal([false, false, false, false, false, false, false, false, false, false, true]);
+    });
+
+    it('is idle after a chunk ending exactly at a boundary, not after one ending inside a prefix or body', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      decoder.push(Buffer.concat([frame('a'), frame('')]), () => {});
+      expect(decoder.isIdle).to.equal(true);
+      decoder.push(frame('bc').subarray(0, 3), () => {});
+      expect(decoder.isIdle).to.equal(false);
+      decoder.push(frame('bc').subarray(3, 6), () => {});
+      expect(decoder.isIdle).to.equal(false);
+      decoder.push(frame('bc').subarray(6), () => {});
+      expect(decoder.isIdle).to.equal(true);
+    });
+  });
+});

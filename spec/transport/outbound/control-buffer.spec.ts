@@ -1,0 +1,338 @@
+import { expect } from 'chai';
+import { ControlBuffer, DEFAULT_THROTTLE_THRESHOLD } from '../../../lib/transport/outbound/control-buffer';
+import type { ControlItem } from '../../../lib/transport/outbound/control-item';
+import { isTransportResponse } from '../../../lib/transport/outbound/control-item';
+import type { Http2Stream } from '../../../lib/transport/stream/http2-stream';
+
+// The buffer never looks at the stream of an item; a stand-in object is enough.
+const STREAM = { id: 1 } as unknown as Http2Stream;
+const PING_DATA = Buffer.from('12345678');
+
+// Items are linked through their own `next` field, so every put needs a fresh object.
+const pingAck = (): ControlItem => ({ kind: 'ping', ack: true, data: PING_DATA });
+const ping = (): ControlItem => ({ kind: 'ping', ack: false, data: PING_DATA });
+const settingsIn = (): ControlItem => ({ kind: 'incomingSettings', entries: [] });
+const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 1, responseToPeer: true });
+const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 8, responseToPeer: false });
+const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: null, responseToPeer: true });
+const data = (): ControlItem => ({ kind: 'data', stream: STREAM, data: Buffer.from('x'), endStream: false });
+const headers = (): ControlItem => ({ kind: 'headers', stream: STREAM, staticBlock: null, headers: [], endStream: false });
+const windowUpdate = (increment: number): ControlItem => ({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+
+/** A buffer that records every onThrottle call. */
+function recording(threshold?: number): { buffer: ControlBuffer; calls: boolean[] } {
+  const calls: boolean[] = [];
+  const buffer = threshold === undefined ? new ControlBuffer((on) => calls.push(on)) : new ControlBuffer((on) => calls.push(on), threshold);
+  return { buffer, calls };
+}
+
+function drain(buffer: ControlBuffer): ControlItem[] {
+  const out: ControlItem[] = [];
+  for (let item = buffer.get(); item !== null; item = buffer.get()) out.push(item);
+  return out;
+}
+
+describe('ControlBuffer', () => {
+  describe('queue', () => {
+    it('returns items in FIFO order', () => {
+      const buffer = new ControlBuffer();
+      const items = [1, 2, 3, 4, 5].map(windowUpdate);
+      for (const item of items) expect(buffer.put(item)).to.equal(true);
+      expect(buffer.size).to.equal(5);
+      const taken = drain(buffer);
+      expect(taken).to.have.length(5);
+      taken.forEach((item, index) => expect(item).to.equal(items[index]));
+      expect(buffer.size).to.equal(0);
+    });
+
+    it('keeps FIFO order across interleaved puts and gets (and clears the link field)', () => {
+      const buffer = new ControlBuffer();
+      const taken: number[] = [];
+      let next = 1;
+      for (let round = 0; round < 20; round++) {
+        for (let index = 0; index < (round % 4) + 1; index++) buffer.put(windowUpdate(next++));
+        for (let index = 0; index < (round % 3) + 1; index++) {
+          const item = buffer.get();
+          if (item === null) break;
+          expect(item.next ?? null).to.equal(null);
+          taken.push((item as { increment: number }).increment);
+        }
+      }
+      for (const item of drain(buffer)) taken.push((item as { increment: number }).increment);
+      expect(taken).to.deep.equal(Array.from({ length: next - 1 }, (_, index) => index + 1));
+    });
+
+    it('get() on an empty buffer returns null, also after it has been emptied', () => {
+      const buffer = new ControlBuffer();
+      expect(buffer.get()).to.equal(null);
+      buffer.put(ping());
+      expect(buffer.get()).to.not.equal(null);
+      expect(buffer.get()).to.equal(null);
+      expect(buffer.size).to.equal(0);
+      // Still usable: the tail was reset along with the head.
+      const item = ping();
+      buffer.put(item);
+      expect(buffer.get()).to.equal(item);
+    });
+  });
+
+  describe('getBlocking', () => {
+    it('resolves at once with a queued item', async () => {
+      const buffer = new ControlBuffer();
+      const item = ping();
+      buffer.put(item);
+      expect(await buffer.getBlocking()).to.equal(item);
+      expect(buffer.size).to.equal(0);
+    });
+
+    it('resolves with an item put later, handed over without being queued', async () => {
+      const buffer = new ControlBuffer();
+      let settled = false;
+      const pending = buffer.getBlocking().then((item) => {
+        settled = true;
+        return item;
+      });
+      await Promise.resolve();
+      expect(settled).to.equal(false);
+      const item = headers();
+      expect(buffer.put(item)).to.equal(true);
+      expect(await pending).to.equal(item);
+      expect(buffer.size).to.equal(0);
+      expect(buffer.get()).to.equal(null);
+    });
+
+    it('a handed-over transport response does not stay counted', async () => {
+      const buffer = new ControlBuffer();
+      const pending = buffer.getBlocking();
+      buffer.put(pingAck());
+      await pending;
+      expect(buffer.queuedTransportResponses).to.equal(0);
+    });
+
+    it('resolves with null after finish()', async () => {
+      const buffer = new ControlBuffer();
+      const pending = buffer.getBlocking();
+      buffer.finish();
+      expect(await pending).to.equal(null);
+      expect(await buffer.getBlocking()).to.equal(null);
+    });
+
+    it('rejects a second concurrent waiter, and the first still gets the next item', async () => {
+      const buffer = new ControlBuffer();
+      const first = buffer.getBlocking();
+      let error: unknown = null;
+      await buffer.getBlocking().then(
+        () => expect.fail('the second waiter must be rejected'),
+        (caught: unknown) => {
+          error = caught;
+        },
+      );
+      expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message).to.match(/only one reader/);
+      const item = data();
+      buffer.put(item);
+      expect(await first).to.equal(item);
+    });
+  });
+
+  describe('executeAndPut', () => {
+    it('queues only when the check returns true, and runs the check exactly once', () => {
+      const buffer = new ControlBuffer();
+      let runs = 0;
+      const accepted = data();
+      expect(
+        buffer.executeAndPut(() => {
+          runs++;
+          return false;
+        }, data()),
+      ).to.equal(false);
+      expect(runs).to.equal(1);
+      expect(buffer.size).to.equal(0);
+      expect(
+        buffer.executeAndPut(() => {
+          runs++;
+          return true;
+        }, accepted),
+      ).to.equal(true);
+      expect(runs).to.equal(2);
+      expect(buffer.size).to.equal(1);
+      expect(buffer.get()).to.equal(accepted);
+    });
+
+    it('neither runs the check nor queues after finish()', () => {
+      const buffer = new ControlBuffer();
+      buffer.finish();
+      let runs = 0;
+      expect(
+        buffer.executeAndPut(() => {
+          runs++;
+          return true;
+        }, data()),
+      ).to.equal(false);
+      expect(runs).to.equal(0);
+      expect(buffer.size).to.equal(0);
+    });
+  });
+
+  describe('finish', () => {
+    it('makes put return false and drops the item', () => {
+      const buffer = new ControlBuffer();
+      buffer.finish();
+      expect(buffer.isFinished).to.equal(true);
+      expect(buffer.put(ping())).to.equal(false);
+      expect(buffer.put(pingAck())).to.equal(false);
+      expect(buffer.size).to.equal(0);
+      expect(buffer.queuedTransportResponses).to.equal(0);
+      expect(buffer.get()).to.equal(null);
+    });
+
+    it('discards queued items', () => {
+      const buffer = new ControlBuffer();
+      buffer.put(ping());
+      buffer.put(pingAck());
+      buffer.finish();
+      expect(buffer.size).to.equal(0);
+      expect(buffer.get()).to.equal(null);
+    });
+
+    it('is idempotent', () => {
+      const { buffer, calls } = recording(1);
+      buffer.put(pingAck());
+      buffer.finish();
+      buffer.finish();
+      expect(calls).to.deep.equal([true, false]);
+    });
+  });
+
+  describe('transport responses', () => {
+    it('are PING ACKs, incoming SETTINGS and resets answering the peer', () => {
+      expect(isTransportResponse(pingAck())).to.equal(true);
+      expect(isTransportResponse(settingsIn())).to.equal(true);
+      expect(isTransportResponse(resetResponse())).to.equal(true);
+      expect(isTransportResponse(ping())).to.equal(false);
+      expect(isTransportResponse(resetOwn())).to.equal(false);
+      expect(isTransportResponse(cleanupQuiet())).to.equal(false);
+      expect(isTransportResponse(data())).to.equal(false);
+      expect(isTransportResponse(headers())).to.equal(false);
+      expect(isTransportResponse(windowUpdate(1))).to.equal(false);
+      expect(isTransportResponse({ kind: 'outgoingSettings', entries: [] })).to.equal(false);
+    });
+  });
+
+  describe('throttle', () => {
+    it('uses a default threshold of 50', () => {
+      expect(DEFAULT_THROTTLE_THRESHOLD).to.equal(50);
+    });
+
+    for (const [name, make] of [
+      ['ping ack', pingAck],
+      ['incomingSettings', settingsIn],
+      ['cleanupStream with rstCode and responseToPeer', resetResponse],
+    ] as const) {
+      it(`fires onThrottle(true) exactly when the 50th ${name} is queued`, () => {
+        const { buffer, calls } = recording();
+        for (let index = 1; index < 50; index++) {
+          buffer.put(make());
+          expect(calls, `after ${index} items`).to.deep.equal([]);
+        }
+        expect(buffer.isThrottled).to.equal(false);
+        buffer.put(make());
+        expect(calls).to.deep.equal([true]);
+        expect(buffer.isThrottled).to.equal(true);
+        expect(buffer.queuedTransportResponses).to.equal(50);
+        // More responses do not fire it again.
+        buffer.put(make());
+        expect(calls).to.deep.equal([true]);
+      });
+    }
+
+    it('counts a mix of the three kinds of response', () => {
+      const { buffer, calls } = recording();
+      const makers = [pingAck, settingsIn, resetResponse];
+      for (let index = 0; index < 49; index++) buffer.put(makers[index % 3]());
+      expect(calls).to.deep.equal([]);
+      buffer.put(settingsIn());
+      expect(calls).to.deep.equal([true]);
+    });
+
+    it('is not fired by items that are not transport responses', () => {
+      const { buffer, calls } = recording();
+      const makers = [ping, data, headers, resetOwn, cleanupQuiet, () => windowUpdate(1)];
+      for (let index = 0; index < 600; index++) buffer.put(makers[index % makers.length]());
+      expect(buffer.size).to.equal(600);
+      expect(calls).to.deep.equal([]);
+      expect(buffer.queuedTransportResponses).to.equal(0);
+      // 49 responses among them still do not reach the threshold.
+      for (let index = 0; index < 49; index++) buffer.put(pingAck());
+      expect(calls).to.deep.equal([]);
+      buffer.put(pingAck());
+      expect(calls).to.deep.equal([true]);
+    });
+
+    it('fires onThrottle(false) when get() takes it below 50', () => {
+      const { buffer, calls } = recording();
+      for (let index = 0; index < 51; index++) buffer.put(pingAck());
+      expect(calls).to.deep.equal([true]);
+      buffer.get(); // 50 left
+      expect(calls).to.deep.equal([true]);
+      expect(buffer.isThrottled).to.equal(true);
+      buffer.get(); // 49 left
+      expect(calls).to.deep.equal([true, false]);
+      expect(buffer.isThrottled).to.equal(false);
+      drain(buffer);
+      expect(calls).to.deep.equal([true, false]);
+    });
+
+    it('taking non-response items does not release it', () => {
+      const { buffer, calls } = recording();
+      buffer.put(data());
+      buffer.put(ping());
+      for (let index = 0; index < 50; index++) buffer.put(pingAck());
+      expect(calls).to.deep.equal([true]);
+      buffer.get();
+      buffer.get();
+      expect(calls).to.deep.equal([true]);
+      expect(buffer.queuedTransportResponses).to.equal(50);
+      buffer.get();
+      expect(calls).to.deep.equal([true, false]);
+    });
+
+    it('fires again when the threshold is reached a second time', () => {
+      const { buffer, calls } = recording();
+      for (let index = 0; index < 50; index++) buffer.put(pingAck());
+      buffer.get();
+      buffer.put(pingAck());
+      expect(calls).to.deep.equal([true, false, true]);
+    });
+
+    it('honours a custom threshold', () => {
+      const { buffer, calls } = recording(3);
+      buffer.put(pingAck());
+      buffer.put(data());
+      buffer.put(settingsIn());
+      expect(calls).to.deep.equal([]);
+      buffer.put(resetResponse());
+      expect(calls).to.deep.equal([true]);
+      expect(buffer.get()!.kind).to.equal('ping');
+      expect(calls).to.deep.equal([true, false]);
+    });
+
+    it('finish() releases the throttle', () => {
+      const { buffer, calls } = recording(2);
+      buffer.put(pingAck());
+      buffer.put(pingAck());
+      expect(calls).to.deep.equal([true]);
+      buffer.finish();
+      expect(calls).to.deep.equal([true, false]);
+      expect(buffer.isThrottled).to.equal(false);
+      expect(buffer.queuedTransportResponses).to.equal(0);
+    });
+
+    it('finish() does not report a release when it was not throttled', () => {
+      const { buffer, calls } = recording(2);
+      buffer.put(pingAck());
+      buffer.finish();
+      expect(calls).to.deep.equal([]);
+    });
+  });
+});
