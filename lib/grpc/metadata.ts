@@ -141,12 +141,13 @@ export class Metadata {
   }
 
   /**
-   * Appends the metadata to a header list. Reserved keys are skipped: a handler cannot set them.
+   * Appends the metadata to a header list. Reserved keys are skipped: a handler cannot set them,
+   * except grpc-status-details-bin in trailers (`allowStatusDetails`), which carries rich errors.
    * Binary values are base64 (padded) per PROTOCOL-HTTP2.md.
    */
-  appendToHeaders(headers: HeaderList): HeaderList {
+  appendToHeaders(headers: HeaderList, allowStatusDetails = false): HeaderList {
     for (const [key, values] of this.internalRepr) {
-      if (isReservedHeader(key)) continue;
+      if (isReservedHeader(key) && !(allowStatusDetails && key === 'grpc-status-details-bin')) continue;
       for (const value of values) {
         headers.push(key, Buffer.isBuffer(value) ? value.toString('base64') : value);
       }

@@ -79,6 +79,10 @@ export class ServerReadableStream<Request = unknown> extends Readable implements
   override _read(): void {
     this.core.resume();
   }
+  /** `for await (const request of call)` must not destroy the call when the requests end. */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<Request> {
+    return this.iterator({ destroyOnReturn: false });
+  }
   onMessage(message: unknown): void {
     if (!this.push(message as Request)) this.core.pause();
   }
@@ -221,6 +225,10 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
 
   override _read(): void {
     this.core.resume();
+  }
+  /** Iterating the requests must leave the response side open (Node destroys on return by default). */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<Request> {
+    return this.iterator({ destroyOnReturn: false });
   }
   override _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.writer.write(message, callback);

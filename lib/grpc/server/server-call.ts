@@ -309,6 +309,6 @@ export class ServerCall implements StreamListener {
 function appendStatus(headers: HeaderList, code: Status, details: string, metadata: Metadata | null): HeaderList {
   headers.push(GRPC_STATUS, String(code));
   if (details !== '') headers.push(GRPC_MESSAGE, encodeStatusMessage(details));
-  if (metadata !== null) metadata.appendToHeaders(headers);
+  if (metadata !== null) metadata.appendToHeaders(headers, true);
   return headers;
 }
