@@ -20,7 +20,14 @@ export function isGrpcContentType(value: string | undefined): boolean {
  * Header blocks that never change, pre-encoded once: they reference only the HPACK static table
  * and literals without indexing, so they are valid on any connection in any table state.
  */
-export const RESPONSE_HEADERS_BLOCK = encodeStaticHeaderBlock([':status', '200', 'content-type', CONTENT_TYPE]);
+export const RESPONSE_HEADERS_BLOCK = encodeStaticHeaderBlock([
+  ':status',
+  '200',
+  'content-type',
+  CONTENT_TYPE,
+  GRPC_ACCEPT_ENCODING,
+  'identity,deflate,gzip',
+]);
 export const OK_TRAILERS_BLOCK = encodeStaticHeaderBlock([GRPC_STATUS, '0']);
 /** Trailers-only OK (a response with no messages, e.g. an empty server stream with no metadata sent). */
 export const OK_TRAILERS_ONLY_BLOCK = encodeStaticHeaderBlock([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);

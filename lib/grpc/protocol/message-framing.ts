@@ -3,6 +3,7 @@
  * big-endian length, then the message. Pure: no I/O.
  */
 export const MESSAGE_HEADER_LENGTH = 5;
+const EMPTY = Buffer.alloc(0);
 
 /** Frames one serialized message. */
 export function encodeMessage(message: Buffer, compressed = false): Buffer {
@@ -27,7 +28,8 @@ export type MessageDecodeError = { kind: 'tooLarge'; size: number } | { kind: 'b
  * `maxMessageSize` before anything is buffered, so an oversized message costs no memory.
  */
 export class MessageDecoder {
-  private header = Buffer.alloc(MESSAGE_HEADER_LENGTH);
+  /** Only needed when a prefix is split across chunks; allocated then. */
+  private header: Buffer = EMPTY;
   private headerFilled = 0;
   private flag = 0;
   private body: Buffer | null = null;
@@ -70,6 +72,7 @@ export class MessageDecoder {
           this.bodyFilled = 0;
           continue;
         }
+        if (this.header === EMPTY) this.header = Buffer.alloc(MESSAGE_HEADER_LENGTH);
         const take = Math.min(MESSAGE_HEADER_LENGTH - this.headerFilled, length - offset);
         chunk.copy(this.header, this.headerFilled, offset, offset + take);
         this.headerFilled += take;

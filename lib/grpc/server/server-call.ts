@@ -1,9 +1,8 @@
 import { ErrorCode, type HeaderList, type Http2Stream, type Initiator, type StreamListener } from '../../transport';
-import { compress, decompress, type Encoding, MessageTooLargeError, ACCEPT_ENCODING_VALUE } from '../compression';
-import { type Metadata, toMetadata } from '../metadata';
+import { compress, decompress, type Encoding, MessageTooLargeError } from '../compression';
+import { Metadata, toMetadata } from '../metadata';
 import {
   CONTENT_TYPE,
-  GRPC_ACCEPT_ENCODING,
   GRPC_ENCODING,
   GRPC_MESSAGE,
   GRPC_STATUS,
@@ -58,11 +57,11 @@ export class ServerCall implements StreamListener {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private abortController: AbortController | null = null;
   private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
+  private requestMetadata: Metadata | null = null;
 
   constructor(
     readonly stream: Http2Stream,
     readonly method: MethodCodec,
-    readonly metadata: Metadata,
     private readonly limits: CallLimits,
     private readonly requestEncoding: Encoding,
     private responseEncoding: Encoding,
@@ -88,6 +87,12 @@ export class ServerCall implements StreamListener {
       this.deadlineTimer = setTimeout(() => this.expire(), remaining);
     }
     this.stream.setListener(this);
+  }
+
+  /** The request metadata, built from the request headers on first use (most handlers never look). */
+  get metadata(): Metadata {
+    if (this.requestMetadata === null) this.requestMetadata = Metadata.fromHeaders(this.stream.headers);
+    return this.requestMetadata;
   }
 
   /** Replaces the handler adapter (a unary-request collector hands over to a response stream). */
@@ -208,10 +213,16 @@ export class ServerCall implements StreamListener {
 
   sendMetadata(metadata: Metadata | null): void {
     if (this.headersSent || !this.canSend) return;
+    const converted = toMetadata(metadata);
+    if (this.responseEncoding === 'identity' && (converted === null || converted.size === 0)) {
+      // The common case: constant headers, pre-encoded once.
+      this.headersSent = true;
+      this.stream.sendHeaders(null, false, RESPONSE_HEADERS_BLOCK);
+      return;
+    }
     const extra: HeaderList = [];
     if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
-    extra.push(GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE);
-    toMetadata(metadata)?.appendToHeaders(extra);
+    converted?.appendToHeaders(extra);
     this.headersSent = true;
     this.stream.sendHeaders(extra, false, RESPONSE_HEADERS_BLOCK);
   }

@@ -1,7 +1,6 @@
 import * as net from 'node:net';
 import { ErrorCode, Http2Connection, type ConnectionOptions, type HeaderList, type Http2Stream, parseRequestHead } from '../../transport';
 import { ACCEPT_ENCODING_VALUE, type Encoding, isSupportedEncoding } from '../compression';
-import { Metadata } from '../metadata';
 import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, headerValue, isGrpcContentType } from '../protocol/headers';
 import { encodeStatusMessage } from '../protocol/status-message';
 import { parseTimeout } from '../protocol/timeout';
@@ -206,7 +205,6 @@ export class Server {
     const core = new ServerCall(
       stream,
       method,
-      Metadata.fromHeaders(headers),
       { maxReceiveMessageSize: this.maxReceiveMessageSize, maxSendMessageSize: this.maxSendMessageSize },
       requestEncoding,
       responseEncoding,

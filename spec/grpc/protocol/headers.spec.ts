@@ -18,7 +18,7 @@ const INSERT_FOO_BAR = Buffer.from([0x40, 0x03, ...Buffer.from('foo'), 0x03, ...
 const DYNAMIC_INDEX_62 = Buffer.from([0x80 | 62]);
 
 const cachedBlocks: Array<[string, Buffer, string[]]> = [
-  ['RESPONSE_HEADERS_BLOCK', RESPONSE_HEADERS_BLOCK, [':status', '200', 'content-type', 'application/grpc']],
+  ['RESPONSE_HEADERS_BLOCK', RESPONSE_HEADERS_BLOCK, [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip']],
   ['OK_TRAILERS_BLOCK', OK_TRAILERS_BLOCK, ['grpc-status', '0']],
   ['OK_TRAILERS_ONLY_BLOCK', OK_TRAILERS_ONLY_BLOCK, [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0']],
 ];
