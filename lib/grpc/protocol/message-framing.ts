@@ -14,6 +14,14 @@ export function encodeMessage(message: Buffer, compressed = false): Buffer {
   return framed;
 }
 
+/** Just the 5-byte prefix of a message of `length` bytes. */
+export function messagePrefix(length: number, compressed = false): Buffer {
+  const prefix = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
+
 /** One decoded message: the payload (possibly compressed) and its flag. */
 export interface FramedMessage {
   compressed: boolean;

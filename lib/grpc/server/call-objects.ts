@@ -25,9 +25,20 @@ interface CallCommon {
   getHost(): string;
 }
 
-function common(target: CallCommon & EventEmitter, core: ServerCall): void {
-  Object.defineProperty(target, 'cancelled', { get: () => core.cancelled, configurable: true });
-  Object.defineProperty(target, 'signal', { get: () => core.signal, configurable: true });
+/** `cancelled` and `signal` read through to the call, defined once on each class's prototype. */
+function defineCommonGetters(prototype: object): void {
+  Object.defineProperty(prototype, 'cancelled', {
+    get(this: { core: ServerCall }) {
+      return this.core.cancelled;
+    },
+    configurable: true,
+  });
+  Object.defineProperty(prototype, 'signal', {
+    get(this: { core: ServerCall }) {
+      return this.core.signal;
+    },
+    configurable: true,
+  });
 }
 
 function deadlineOf(core: ServerCall): Date | number {
@@ -44,7 +55,6 @@ export class ServerUnaryCall<Request = unknown> extends EventEmitter implements 
   constructor(readonly core: ServerCall) {
     super();
     this.metadata = core.metadata;
-    common(this, core);
   }
 
   getPeer(): string {
@@ -73,7 +83,6 @@ export class ServerReadableStream<Request = unknown> extends Readable implements
   constructor(readonly core: ServerCall) {
     super({ objectMode: true });
     this.metadata = core.metadata;
-    common(this, core);
   }
 
   override _read(): void {
@@ -162,7 +171,6 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
     super({ objectMode: true });
     this.metadata = core.metadata;
     this.writer = new ResponseWriter(core);
-    common(this, core);
     this.on('error', (error) => this.writer.fail(error));
   }
 
@@ -219,7 +227,6 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
     super({ objectMode: true });
     this.metadata = core.metadata;
     this.writer = new ResponseWriter(core);
-    common(this, core);
     this.on('error', (error) => this.writer.fail(error));
   }
 
@@ -274,4 +281,8 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
   getHost(): string {
     return this.core.authority;
   }
+}
+
+for (const callClass of [ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream]) {
+  defineCommonGetters(callClass.prototype);
 }

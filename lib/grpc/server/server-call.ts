@@ -10,7 +10,10 @@ import {
   OK_TRAILERS_ONLY_BLOCK,
   RESPONSE_HEADERS_BLOCK,
 } from '../protocol/headers';
-import { encodeMessage, MessageDecoder, type FramedMessage } from '../protocol/message-framing';
+import { encodeMessage, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
+
+/** From this size on a response message is not copied behind its prefix. */
+const LARGE_MESSAGE = 16 * 1024;
 import { encodeStatusMessage } from '../protocol/status-message';
 import { isStatusCode, Status, type StatusObject } from '../status';
 
@@ -250,7 +253,11 @@ export class ServerCall implements StreamListener {
     }
     if (!this.headersSent) this.sendMetadata(null);
     const compressed = allowCompression && this.responseEncoding !== 'identity';
-    return this.stream.write(encodeMessage(compressed ? compress(this.responseEncoding, data) : data, compressed));
+    const payload = compressed ? compress(this.responseEncoding, data) : data;
+    if (payload.length < LARGE_MESSAGE) return this.stream.write(encodeMessage(payload, compressed));
+    // Large messages: the 5-byte prefix goes separately instead of copying the payload behind it.
+    this.stream.write(messagePrefix(payload.length, compressed));
+    return this.stream.write(payload);
   }
 
   /** Ends the call with a status; trailers-only if nothing was sent yet. */

@@ -8,6 +8,15 @@ export interface FrameHeader {
   streamId: number;
 }
 
+/** Reads a frame header into `target` (reused by the frame reader: no allocation per frame). */
+export function readFrameHeaderInto(buffer: Buffer, offset: number, target: FrameHeader): FrameHeader {
+  target.length = (buffer[offset] << 16) | (buffer[offset + 1] << 8) | buffer[offset + 2];
+  target.type = buffer[offset + 3];
+  target.flags = buffer[offset + 4];
+  target.streamId = buffer.readUInt32BE(offset + 5) & 0x7fffffff;
+  return target;
+}
+
 export function readFrameHeader(buffer: Buffer, offset: number): FrameHeader {
   return {
     length: (buffer[offset] << 16) | (buffer[offset + 1] << 8) | buffer[offset + 2],

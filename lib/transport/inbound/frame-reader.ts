@@ -2,7 +2,7 @@ import { ConnectionError, ErrorCode, StreamError } from '../errors';
 import { decodeFrame } from '../frame/decode-frame';
 import type { ContinuationFrame, Frame, HeadersFrame, PushPromiseFrame } from '../frame/frame';
 import { FRAME_HEADER_LENGTH, CLIENT_PREFACE, FrameType } from '../frame/frame-type';
-import { readFrameHeader } from '../frame/frame-header';
+import { type FrameHeader, readFrameHeaderInto } from '../frame/frame-header';
 import { MIN_MAX_FRAME_SIZE } from '../settings';
 
 /** Where the reader delivers what it parsed. Called synchronously from push()/resume(). */
@@ -45,6 +45,8 @@ export class FrameReader {
   private openHeaderBlock: HeadersFrame | PushPromiseFrame | null = null;
   private headerFragments: Buffer[] = [];
   private headerFragmentsLength = 0;
+  /** Reused for every frame: decodeFrame reads it synchronously and keeps nothing of it. */
+  private readonly header: FrameHeader = { length: 0, type: 0, flags: 0, streamId: 0 };
 
   constructor(
     private readonly sink: FrameSink,
@@ -103,16 +105,36 @@ export class FrameReader {
     this.headerFragments = [];
   }
 
-  /** Makes sure `length` unparsed bytes are contiguous in this.buffer; false if fewer have arrived. */
+  /**
+   * Makes sure `length` unparsed bytes are contiguous in this.buffer; false if fewer have arrived.
+   * Only a frame that straddles chunks is copied, and only its own bytes: the rest of the next
+   * chunk stays where it is, to be sliced.
+   */
   private ensure(length: number): boolean {
-    const available = this.buffer.length - this.offset;
+    let available = this.buffer.length - this.offset;
     if (available >= length) return true;
     if (available + this.pendingLength < length) return false;
-    const parts = [this.buffer.subarray(this.offset), ...this.pending];
-    this.buffer = Buffer.concat(parts, available + this.pendingLength);
+    if (available === 0) {
+      this.buffer = this.pending.shift()!;
+      this.offset = 0;
+      this.pendingLength -= this.buffer.length;
+      available = this.buffer.length;
+      if (available >= length) return true;
+    }
+    const joined = Buffer.allocUnsafe(length);
+    this.buffer.copy(joined, 0, this.offset);
+    let filled = available;
+    while (filled < length) {
+      const chunk = this.pending[0];
+      const take = Math.min(chunk.length, length - filled);
+      chunk.copy(joined, filled, 0, take);
+      filled += take;
+      this.pendingLength -= take;
+      if (take === chunk.length) this.pending.shift();
+      else this.pending[0] = chunk.subarray(take);
+    }
+    this.buffer = joined;
     this.offset = 0;
-    this.pending = [];
-    this.pendingLength = 0;
     return true;
   }
 
@@ -130,7 +152,7 @@ export class FrameReader {
           this.prefaceRemaining = false;
         }
         if (!this.ensure(FRAME_HEADER_LENGTH)) return;
-        const header = readFrameHeader(this.buffer, this.offset);
+        const header = readFrameHeaderInto(this.buffer, this.offset, this.header);
         // An endpoint MUST send an error code of FRAME_SIZE_ERROR if a frame exceeds the size
         // defined in SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2). We treat it as a connection error:
         // the frame may carry state (a header block) we could not process.

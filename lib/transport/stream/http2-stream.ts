@@ -57,7 +57,8 @@ export class Http2Stream {
   /** Any value; free for the layer above (a gRPC call keeps itself here). */
   context: unknown = null;
 
-  private readonly recvBuffer = new RecvBuffer();
+  /** Created only when data has to wait (paused, or no listener yet). */
+  private recvBuffer: RecvBuffer | null = null;
   private paused = false;
   private endReceived = false;
   private trailersReceived: HeaderList | null = null;
@@ -106,7 +107,7 @@ export class Http2Stream {
 
   /** Bytes received and not yet taken by the listener. */
   get bufferedBytes(): number {
-    return this.recvBuffer.bytes;
+    return this.recvBuffer === null ? 0 : this.recvBuffer.bytes;
   }
 
   // ---- sending (upper layer) ----
@@ -181,9 +182,19 @@ export class Http2Stream {
 
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
-    if (chunk.length > 0) this.recvBuffer.push(chunk);
+    if (chunk.length > 0) {
+      const listener = this.listener;
+      if (listener !== null && !this.paused && !this.delivering && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
+        // Nothing queued ahead of it: hand the chunk straight to the listener.
+        this.host.consumed(this, chunk.length);
+        listener.onData(chunk);
+        if (this.aborted) return;
+      } else {
+        (this.recvBuffer ??= new RecvBuffer()).push(chunk);
+      }
+    }
     if (endStream) this.receiveEnd(null);
-    else if (!this.paused && this.listener !== null) this.deliver();
+    else if (!this.paused && this.listener !== null && this.recvBuffer !== null && !this.recvBuffer.isEmpty) this.deliver();
   }
 
   /** @internal Trailers (or END_STREAM on an empty DATA frame, trailers null). */
@@ -209,14 +220,15 @@ export class Http2Stream {
     if (listener === null) return;
     this.delivering = true;
     try {
-      while (!this.paused) {
-        const chunk = this.recvBuffer.shift();
+      const buffer = this.recvBuffer;
+      while (!this.paused && buffer !== null) {
+        const chunk = buffer.shift();
         if (chunk === undefined) break;
         this.host.consumed(this, chunk.length);
         listener.onData(chunk);
         if (this.listener !== listener || this.aborted) return;
       }
-      if (this.endReceived && !this.endDelivered && !this.paused && this.recvBuffer.isEmpty) {
+      if (this.endReceived && !this.endDelivered && !this.paused && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
         this.endDelivered = true;
         if (this.trailersReceived !== null) listener.onTrailers(this.trailersReceived);
         listener.onEnd();
@@ -230,7 +242,7 @@ export class Http2Stream {
   private close(): void {
     this.aborted = true;
     this.state = 'closed';
-    this.recvBuffer.clear();
+    this.recvBuffer?.clear();
     this.endDelivered = true;
     this.host.streamClosed(this);
   }
