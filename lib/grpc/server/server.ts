@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { ErrorCode, Http2Connection, type ConnectionOptions, type HeaderList, type Http2Stream, parseRequestHead } from '../../transport';
+import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream, parseRequestHead } from '../../transport';
 import { ACCEPT_ENCODING_VALUE, type Encoding, isSupportedEncoding } from '../compression';
 import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, headerValue, isGrpcContentType } from '../protocol/headers';
 import { encodeStatusMessage } from '../protocol/status-message';
@@ -108,6 +108,11 @@ export class Server {
       queuedBytes += stats.queuedBytes;
     }
     return { connections: this.connections.size, streams, queuedBytes };
+  }
+
+  /** Per-connection transport counters (streams, queued bytes, control items, unparsed input). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.connections].map((connection) => connection.stats);
   }
 
   /** Serves HTTP/2 on an already connected socket (for custom listeners and tests). */

@@ -48,6 +48,8 @@ export interface ConnectionStats {
   controlItems: number;
   /** Received bytes not yet parsed (reader paused). */
   readerBufferedBytes: number;
+  /** Whether reading is paused by the transport-response throttle. */
+  throttled: boolean;
   bytesWritten: number;
 }
 
@@ -98,7 +100,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       maxFrameSize: this.localSettings.maxFrameSize,
       maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
     });
-    this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
+    // A larger table than the default applies at once (the peer may use less); a smaller one
+    // waits for the SETTINGS ACK.
+    if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
 
     socket.setNoDelay(true);
     socket.on('data', this.onSocketData);
@@ -121,6 +125,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       queuedBytes: this.queued,
       controlItems: this.controlBuffer.size,
       readerBufferedBytes: this.reader.bufferedBytes,
+      throttled: this.controlBuffer.isThrottled,
       bytesWritten: this.framer.bytesWritten,
     };
   }
@@ -325,7 +330,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   }
 
   receiveSettingsAck(): void {
-    // Our settings take effect for the peer now; nothing we use needs a change at this point.
+    // A smaller header table than the default binds the peer's encoder only once it has
+    // acknowledged our SETTINGS (RFC 7541 §4.2); until then the decoder keeps 4096.
+    this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
   }
 
   // ---- LoopyHost ----
