@@ -70,7 +70,7 @@ export class ServerCall implements StreamListener {
     private responseEncoding: Encoding,
     /** Absolute deadline (Date.now() based), or Infinity. */
     readonly deadline: number,
-    readonly peer: string,
+    private readonly peerSocket: { remoteAddress?: string; remotePort?: number },
     readonly authority: string,
     /** The client's grpc-accept-encoding header, if any. */
     private readonly acceptEncoding: string | undefined = undefined,
@@ -90,6 +90,12 @@ export class ServerCall implements StreamListener {
       this.deadlineTimer = setTimeout(() => this.expire(), remaining);
     }
     this.stream.setListener(this);
+  }
+
+  /** The client's address as "host:port", read from the socket only when asked for. */
+  get peer(): string {
+    const { remoteAddress, remotePort } = this.peerSocket;
+    return remoteAddress === undefined ? 'unknown' : `${remoteAddress}:${remotePort}`;
   }
 
   /** The request metadata, built from the request headers on first use (most handlers never look). */

@@ -7,7 +7,7 @@ import { parseTimeout } from '../protocol/timeout';
 import { Status } from '../status';
 import { startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
-import { ServerCall } from './server-call';
+import { type CallLimits, ServerCall } from './server-call';
 
 export interface ServerOptions {
   /** Largest request message accepted, after decompression. Default 4 MiB (as grpc-js). */
@@ -49,16 +49,14 @@ export class Server {
   private readonly router = new Router();
   private readonly listeners: net.Server[] = [];
   private readonly connections = new Set<Http2Connection>();
-  private readonly maxReceiveMessageSize: number;
-  private readonly maxSendMessageSize: number;
+  private readonly limits: CallLimits;
   private readonly responseEncoding: Encoding;
   private shuttingDown = false;
 
   constructor(private readonly options: ServerOptions = {}) {
     const receive = options['grpc.max_receive_message_length'] ?? 4 * 1024 * 1024;
     const send = options['grpc.max_send_message_length'] ?? -1;
-    this.maxReceiveMessageSize = receive < 0 ? Infinity : receive;
-    this.maxSendMessageSize = send < 0 ? Infinity : send;
+    this.limits = { maxReceiveMessageSize: receive < 0 ? Infinity : receive, maxSendMessageSize: send < 0 ? Infinity : send };
     this.responseEncoding = COMPRESSION_BY_ID[options['grpc.default_compression_algorithm'] ?? 0] ?? 'identity';
   }
 
@@ -206,15 +204,14 @@ export class Server {
     if (this.responseEncoding !== 'identity' && acceptEncoding !== undefined && acceptEncoding.split(',').some((part) => part.trim() === this.responseEncoding)) {
       responseEncoding = this.responseEncoding;
     }
-    const socket = connection.socket;
     const core = new ServerCall(
       stream,
       method,
-      { maxReceiveMessageSize: this.maxReceiveMessageSize, maxSendMessageSize: this.maxSendMessageSize },
+      this.limits,
       requestEncoding,
       responseEncoding,
       deadline,
-      `${socket.remoteAddress}:${socket.remotePort}`,
+      connection.socket,
       head.authority,
       acceptEncoding,
     );
