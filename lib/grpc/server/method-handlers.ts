@@ -27,6 +27,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 export function startCall(core: ServerCall, method: RegisteredMethod): void {
   switch (method.kind) {
     case 'unary':
+      core.start(new UnaryCall(core, method));
+      return;
     case 'serverStream':
       core.start(new SingleRequestCollector(core, method));
       return;
@@ -45,11 +47,44 @@ export function startCall(core: ServerCall, method: RegisteredMethod): void {
   }
 }
 
-/** Unary and server-streaming calls take exactly one request message, then the handler runs. */
+/** A unary call is its own sink: it takes exactly one request message, then runs the handler. */
+class UnaryCall extends ServerUnaryCall implements CallSink {
+  private received = 0;
+
+  constructor(
+    core: ServerCall,
+    private readonly method: RegisteredMethod,
+  ) {
+    super(core);
+  }
+
+  onMessage(message: unknown): void {
+    if (++this.received > 1) {
+      this.core.fail(Status.INTERNAL, `Received a second request message for ${this.method.path}`);
+      return;
+    }
+    this.request = message;
+  }
+
+  onHalfClose(): void {
+    if (this.received !== 1) {
+      this.core.fail(Status.INTERNAL, `Received no request message for ${this.method.path}`);
+      return;
+    }
+    invokeWithCallback(this.core, this.method, this);
+  }
+
+  onCancel(): void {
+    this.emit('cancelled', 'cancelled');
+  }
+
+  onDrain(): void {}
+}
+
+/** Server-streaming calls take exactly one request message, then the handler gets a writable call. */
 class SingleRequestCollector implements CallSink {
   private request: unknown = undefined;
   private received = 0;
-  private unaryCall: ServerUnaryCall | null = null;
 
   constructor(
     private readonly core: ServerCall,
@@ -69,22 +104,13 @@ class SingleRequestCollector implements CallSink {
       this.core.fail(Status.INTERNAL, `Received no request message for ${this.method.path}`);
       return;
     }
-    if (this.method.kind === 'unary') {
-      const call = new ServerUnaryCall(this.core);
-      call.request = this.request;
-      this.unaryCall = call;
-      invokeWithCallback(this.core, this.method, call);
-    } else {
-      const call = new ServerWritableStream(this.core);
-      call.request = this.request;
-      this.core.setSink(call);
-      invokeStreaming(this.core, this.method, call);
-    }
+    const call = new ServerWritableStream(this.core);
+    call.request = this.request;
+    this.core.setSink(call);
+    invokeStreaming(this.core, this.method, call);
   }
 
-  onCancel(): void {
-    this.unaryCall?.emit('cancelled', 'cancelled');
-  }
+  onCancel(): void {}
 
   onDrain(): void {}
 }

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream, parseRequestHead } from '../../transport';
 import { ACCEPT_ENCODING_VALUE, type Encoding, isSupportedEncoding } from '../compression';
-import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, headerValue, isGrpcContentType } from '../protocol/headers';
+import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, isGrpcContentType } from '../protocol/headers';
 import { encodeStatusMessage } from '../protocol/status-message';
 import { parseTimeout } from '../protocol/timeout';
 import { Status } from '../status';
@@ -173,8 +173,9 @@ export class Server {
       respondEarly(stream, 405, Status.INTERNAL, `Method ${head.method} not allowed; gRPC requires POST`);
       return;
     }
+    const fields = scanGrpcFields(headers);
     // A content-type other than application/grpc gets HTTP 415 (PROTOCOL-HTTP2.md).
-    if (!isGrpcContentType(headerValue(headers, 'content-type'))) {
+    if (!isGrpcContentType(fields.contentType)) {
       respondEarly(stream, 415, Status.UNKNOWN, 'Unsupported content-type; expected application/grpc');
       return;
     }
@@ -184,7 +185,7 @@ export class Server {
       return;
     }
     let deadline = Infinity;
-    const timeout = headerValue(headers, GRPC_TIMEOUT);
+    const timeout = fields.timeout;
     if (timeout !== undefined) {
       const milliseconds = parseTimeout(timeout);
       if (milliseconds === null) {
@@ -193,13 +194,13 @@ export class Server {
       }
       deadline = Date.now() + milliseconds;
     }
-    const requestEncoding = headerValue(headers, GRPC_ENCODING) ?? 'identity';
+    const requestEncoding = fields.encoding ?? 'identity';
     if (!isSupportedEncoding(requestEncoding)) {
       // An unsupported request encoding: UNIMPLEMENTED, listing what we accept.
       respondEarly(stream, 200, Status.UNIMPLEMENTED, `Unsupported grpc-encoding ${requestEncoding}`, [GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE]);
       return;
     }
-    const acceptEncoding = headerValue(headers, GRPC_ACCEPT_ENCODING);
+    const acceptEncoding = fields.acceptEncoding;
     let responseEncoding: Encoding = 'identity';
     if (this.responseEncoding !== 'identity' && acceptEncoding !== undefined && acceptEncoding.split(',').some((part) => part.trim() === this.responseEncoding)) {
       responseEncoding = this.responseEncoding;
@@ -217,6 +218,35 @@ export class Server {
     );
     startCall(core, method);
   }
+}
+
+/** The request fields the server acts on, found in one pass over the header list. */
+interface GrpcRequestFields {
+  contentType: string | undefined;
+  timeout: string | undefined;
+  encoding: string | undefined;
+  acceptEncoding: string | undefined;
+}
+
+function scanGrpcFields(headers: HeaderList): GrpcRequestFields {
+  const fields: GrpcRequestFields = { contentType: undefined, timeout: undefined, encoding: undefined, acceptEncoding: undefined };
+  for (let index = 0; index < headers.length; index += 2) {
+    switch (headers[index]) {
+      case 'content-type':
+        fields.contentType ??= headers[index + 1];
+        break;
+      case GRPC_TIMEOUT:
+        fields.timeout ??= headers[index + 1];
+        break;
+      case GRPC_ENCODING:
+        fields.encoding ??= headers[index + 1];
+        break;
+      case GRPC_ACCEPT_ENCODING:
+        fields.acceptEncoding ??= headers[index + 1];
+        break;
+    }
+  }
+  return fields;
 }
 
 /** A trailers-only (or non-200) response for a call that never reaches a handler. */

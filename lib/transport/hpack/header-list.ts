@@ -21,12 +21,46 @@ const CONNECTION_SPECIFIC = new Set(['connection', 'proxy-connection', 'keep-ali
  * with whitespace (RFC 9113 §8.2.1). Returns a reason, or null when the field is fine.
  */
 function checkField(name: string, value: string): string | null {
+  if (!validNames.has(name)) {
+    const problem = checkName(name);
+    if (problem !== null) return problem;
+    remember(validNames, name);
+  }
+  if (!validValues.has(value)) {
+    const problem = checkValue(name, value);
+    if (problem !== null) return problem;
+    remember(validValues, value);
+  }
+  return null;
+}
+
+/**
+ * Strings already found valid. The HPACK decoder hands out the same string for a repeated field,
+ * so most requests are checked by a set lookup instead of a character scan. Short strings only,
+ * and cleared when full, so the memory stays small whatever peers send.
+ */
+const validNames = new Set<string>();
+const validValues = new Set<string>();
+const MAX_REMEMBERED = 2048;
+const MAX_REMEMBERED_LENGTH = 256;
+
+function remember(set: Set<string>, text: string): void {
+  if (text.length > MAX_REMEMBERED_LENGTH) return;
+  if (set.size >= MAX_REMEMBERED) set.clear();
+  set.add(text);
+}
+
+function checkName(name: string): string | null {
   if (name.length === 0) return 'empty field name';
   for (let index = name.charCodeAt(0) === 58 /* : */ ? 1 : 0; index < name.length; index++) {
     const code = name.charCodeAt(index);
     // tchar minus uppercase letters: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT a-z
     if (!(code < 128 && TOKEN_LOWER[code])) return `invalid character in field name ${JSON.stringify(name)}`;
   }
+  return null;
+}
+
+function checkValue(name: string, value: string): string | null {
   for (let index = 0; index < value.length; index++) {
     const code = value.charCodeAt(index);
     if (code === 0 || code === 10 || code === 13) return `invalid character in value of ${name}`;

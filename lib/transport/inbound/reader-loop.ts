@@ -158,13 +158,13 @@ export class ReaderLoop implements FrameSink {
       if (registry.isPeerInitiated(id)) {
         if (id > registry.lastPeerStreamId) {
           if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
-          registry.lastPeerStreamId = id;
+          registry.openedByPeer(id);
           this.host.openPeerStream(id, decoded.headers, frame.endStream, decoded.oversized);
           return;
         }
         if (registry.wasRecentlyReset(id)) return;
         // HEADERS on a stream that was opened and has closed: STREAM_CLOSED (RFC 9113 §5.1).
-        if (registry.wasRecentlyClosed(id)) throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+        if (registry.wasOpenedByPeer(id)) throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
         // A new stream id MUST be greater than all the peer has opened; an unexpected stream
         // identifier is a connection error of type PROTOCOL_ERROR (RFC 9113 §5.1.1).
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `stream id ${id} is lower than ${registry.lastPeerStreamId}`);

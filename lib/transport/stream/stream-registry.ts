@@ -1,9 +1,6 @@
 import type { Http2Stream } from './http2-stream';
 
-/**
- * How many closed stream ids to remember: to ignore frames the peer sent before it saw our
- * RST_STREAM, and to tell a closed stream from one that was never opened.
- */
+/** How many reset stream ids to remember, to ignore frames the peer sent before it saw our RST_STREAM. */
 const CLOSED_MEMORY = 1024;
 
 /**
@@ -12,11 +9,13 @@ const CLOSED_MEMORY = 1024;
  */
 export class StreamRegistry {
   private readonly streams = new Map<number, Http2Stream>();
+  /** Streams we reset recently, oldest first (a Map keeps insertion order). */
+  private readonly recentlyReset = new Map<number, true>();
   /**
-   * Streams closed recently, oldest first (a Map keeps insertion order): true when we reset them
-   * (late frames from the peer are then ignored), false when they ended normally.
+   * Peer stream ids skipped over when the peer opened a higher one: closed without ever being
+   * opened (RFC 9113 §5.1.1). Ranges [first, last], oldest first; clients rarely skip, so tiny.
    */
-  private readonly recentlyClosed = new Map<number, boolean>();
+  private readonly skipped: [number, number][] = [];
   /** Highest stream id the peer has opened (RFC 9113 §6.8 "last stream identifier"). */
   lastPeerStreamId = 0;
   /** Next id for a stream we open: odd for a client, even for a server (RFC 9113 §5.1.1). */
@@ -46,29 +45,37 @@ export class StreamRegistry {
   remove(stream: Http2Stream): boolean {
     if (this.streams.get(stream.id) !== stream) return false;
     this.streams.delete(stream.id);
-    this.remember(stream.id, stream.isAborted);
+    if (stream.isAborted) this.rememberReset(stream.id);
     return true;
   }
 
   rememberReset(id: number): void {
-    this.remember(id, true);
-  }
-
-  private remember(id: number, reset: boolean): void {
-    if (reset || !this.recentlyClosed.has(id)) this.recentlyClosed.set(id, reset);
-    if (this.recentlyClosed.size > CLOSED_MEMORY) {
-      const oldest = this.recentlyClosed.keys().next().value as number;
-      this.recentlyClosed.delete(oldest);
+    this.recentlyReset.set(id, true);
+    if (this.recentlyReset.size > CLOSED_MEMORY) {
+      const oldest = this.recentlyReset.keys().next().value as number;
+      this.recentlyReset.delete(oldest);
     }
   }
 
   wasRecentlyReset(id: number): boolean {
-    return this.recentlyClosed.get(id) === true;
+    return this.recentlyReset.has(id);
   }
 
-  /** Whether `id` was opened and closed (as opposed to skipped over by a higher id). */
-  wasRecentlyClosed(id: number): boolean {
-    return this.recentlyClosed.has(id);
+  /** Records that the peer opened stream `id`: ids it jumped over are closed, never opened. */
+  openedByPeer(id: number): void {
+    const expected = this.lastPeerStreamId === 0 ? (this.isServer ? 1 : 2) : this.lastPeerStreamId + 2;
+    if (id > expected) {
+      this.skipped.push([expected, id - 2]);
+      if (this.skipped.length > 64) this.skipped.shift();
+    }
+    this.lastPeerStreamId = id;
+  }
+
+  /** Whether a peer id at or below the last one was opened (and so is closed now), rather than skipped. */
+  wasOpenedByPeer(id: number): boolean {
+    if (id > this.lastPeerStreamId) return false;
+    for (const [first, last] of this.skipped) if (id >= first && id <= last) return false;
+    return true;
   }
 
   /** Whether `id` belongs to the peer's side (odd ids are client-initiated). */
