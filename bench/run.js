@@ -101,6 +101,59 @@ for (const p of POINTS) {
     && (m !== 'mbPerSec' || p.size >= 65536) && (m !== 'bytesPerCall' || p.size < 65536));
 }
 
+// ------------------------------------------------------ equal-rate memory --
+
+/**
+ * Peak RSS at the same load for every server. At full speed each server runs at its own rate, and
+ * a faster server allocates (and so grows its heap) faster; this run caps every server at the
+ * baseline's measured -c50 -m100 rate (h2load --rps per client), on a freshly started process so
+ * no earlier point's peak carries over.
+ */
+async function equalRateMemory(defs, results, bodies) {
+  const c50 = results.find((p) => p.id === 'unary-16B-c50-m100');
+  const baselineRate = c50?.medians?.[BASELINE]?.reqPerSec;
+  if (!baselineRate) return null;
+  const clients = 50;
+  const rpsPerClient = Math.max(1, Math.floor(baselineRate / clients));
+  const timing = CONFIG.h2load.measured;
+  const out = { targetReqPerSec: rpsPerClient * clients, servers: {} };
+  for (const def of defs) {
+    const server = await proc.startServer(def.name, path.join(BENCH_DIR, def.script), { cpu: SERVER_CPU, env: { STREAM_COUNT: String(CONFIG.streamCount) } });
+    try {
+      const rss = proc.sampleRss(server.pid);
+      const res = await h2load.run({
+        cpu: LOAD_CPU, port: server.port, path: METHOD_PATHS.unary, bodyFile: bodies[16],
+        clients, streams: 100, rps: rpsPerClient, durationMs: timing.durationMs * 2, warmupMs: timing.warmupMs,
+      });
+      const peakKB = rss.stop();
+      out.servers[def.name] = res.ok
+        ? { reqPerSec: res.report.reqPerSec, peakRssMiB: peakKB / 1024 }
+        : { error: res.error };
+      progress(`equal-rate memory | ${def.name}: ${res.ok ? `${fmt(res.report.reqPerSec)} req/s, ${fmt(peakKB / 1024)} MiB peak RSS` : res.error}`);
+    } finally {
+      await proc.stopServer(server);
+    }
+  }
+  return out;
+}
+
+function equalRateTable(equalRate, names) {
+  if (!equalRate) return '';
+  const base = equalRate.servers[BASELINE]?.peakRssMiB;
+  const cells = (value) => names.map((n) => value(equalRate.servers[n]));
+  const ratio = (n) => (base && equalRate.servers[n]?.peakRssMiB ? `${(equalRate.servers[n].peakRssMiB / base).toFixed(2)}x` : '-');
+  return [
+    '',
+    `Memory at equal load: -c50 -m100 capped at ${fmt(equalRate.targetReqPerSec)} req/s (${BASELINE}'s measured rate), fresh processes:`,
+    '',
+    `| metric | ${names.join(' | ')} | ${names.filter((n) => n !== BASELINE).map((n) => `${n} / ${BASELINE}`).join(' | ')} |`,
+    `|---|${names.map(() => '--:').join('|')}|${names.filter((n) => n !== BASELINE).map(() => '--:').join('|')}|`,
+    `| req/s | ${cells((s) => (s?.reqPerSec ? fmt(s.reqPerSec) : '-')).join(' | ')} | ${names.filter((n) => n !== BASELINE).map(() => '').join(' | ')} |`,
+    `| peak RSS MiB ↓ | ${cells((s) => (s?.peakRssMiB ? fmt(s.peakRssMiB) : '-')).join(' | ')} | ${names.filter((n) => n !== BASELINE).map(ratio).join(' | ')} |`,
+    '',
+  ].join('\n');
+}
+
 // --------------------------------------------------------------- progress --
 
 const startedAt = Date.now();
@@ -469,7 +522,9 @@ async function main() {
   }
   await Promise.all(servers.map((s) => proc.stopServer(s)));
 
-  const table = buildTable(results, names);
+  const equalRate = await equalRateMemory(servers.map((s) => SERVERS.find((d) => d.name === s.name)), results, bodies);
+
+  const table = buildTable(results, names) + equalRateTable(equalRate, names);
   const wallSeconds = (Date.now() - startedAt) / 1000;
   const c50 = results.find((p) => p.id === 'unary-16B-c50-m100');
   const out = {
@@ -485,6 +540,7 @@ async function main() {
       // Noise indicator: median share of all CPUs used by other processes.
       otherLoadPct: Object.fromEntries(results.map((p) => [p.id, p.noise.medianOtherLoadPct])),
     },
+    equalRateMemory: equalRate,
     points: results.map((p) => ({
       id: p.id, label: p.label, kind: p.kind,
       params: p.kind === 'h2load'

@@ -75,7 +75,7 @@ function checkReport(r) {
 
 /**
  * One timing-based h2load run against a gRPC method.
- * opts: { cpu, port, path, bodyFile, clients, streams, durationMs, warmupMs,
+ * opts: { cpu, port, path, bodyFile, clients, streams, durationMs, warmupMs, rps?,
  *         onMainStart(), onMainEnd() }
  * Resolves { ok, error?, report?, raw, sawMarkers }.
  */
@@ -84,6 +84,7 @@ async function run(opts) {
   const h2loadArgs = [
     '-c', String(opts.clients), '-m', String(opts.streams), '-t', '1',
     '-D', `${opts.durationMs}ms`, '--warm-up-time', `${opts.warmupMs}ms`,
+    ...(opts.rps ? ['--rps', String(opts.rps)] : []),
     '-d', opts.bodyFile,
     '-H', 'content-type: application/grpc', '-H', 'te: trailers',
     url,
