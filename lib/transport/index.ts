@@ -12,7 +12,7 @@ export type { Initiator } from './errors';
 export { defaultSettings } from './settings';
 export type { Settings } from './settings';
 export type { HeaderList } from './hpack/header-block';
-export { encodeStaticHeaderBlock } from './hpack/header-block';
+export { encodeStaticHeaderBlock, HeaderTemplate } from './hpack/header-block';
 export { parseRequestHead, parseResponseHead, checkTrailers } from './hpack/header-list';
 export type { RequestHead, ResponseHead } from './hpack/header-list';
 export type { GoAwayFrame } from './frame/frame';

@@ -1,4 +1,4 @@
-import { encodeStaticHeaderBlock } from '../../transport';
+import { HeaderTemplate } from '../../transport';
 
 /** Header names and values of gRPC over HTTP/2 (PROTOCOL-HTTP2.md). */
 export const CONTENT_TYPE = 'application/grpc';
@@ -17,10 +17,10 @@ export function isGrpcContentType(value: string | undefined): boolean {
 }
 
 /**
- * Header blocks that never change, pre-encoded once: they reference only the HPACK static table
- * and literals without indexing, so they are valid on any connection in any table state.
+ * Header lists that never change: each connection's encoder inserts their fields into the peer's
+ * HPACK table once and then sends one byte per field.
  */
-export const RESPONSE_HEADERS_BLOCK = encodeStaticHeaderBlock([
+export const RESPONSE_HEADERS = new HeaderTemplate([
   ':status',
   '200',
   'content-type',
@@ -28,9 +28,9 @@ export const RESPONSE_HEADERS_BLOCK = encodeStaticHeaderBlock([
   GRPC_ACCEPT_ENCODING,
   'identity,deflate,gzip',
 ]);
-export const OK_TRAILERS_BLOCK = encodeStaticHeaderBlock([GRPC_STATUS, '0']);
+export const OK_TRAILERS = new HeaderTemplate([GRPC_STATUS, '0']);
 /** Trailers-only OK (a response with no messages, e.g. an empty server stream with no metadata sent). */
-export const OK_TRAILERS_ONLY_BLOCK = encodeStaticHeaderBlock([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);
+export const OK_TRAILERS_ONLY = new HeaderTemplate([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);
 
 /** Finds the first value of `name` in a flat header list. */
 export function headerValue(headers: readonly string[], name: string): string | undefined {

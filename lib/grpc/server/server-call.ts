@@ -6,9 +6,9 @@ import {
   GRPC_ENCODING,
   GRPC_MESSAGE,
   GRPC_STATUS,
-  OK_TRAILERS_BLOCK,
-  OK_TRAILERS_ONLY_BLOCK,
-  RESPONSE_HEADERS_BLOCK,
+  OK_TRAILERS,
+  OK_TRAILERS_ONLY,
+  RESPONSE_HEADERS,
 } from '../protocol/headers';
 import { encodeMessage, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 
@@ -226,14 +226,14 @@ export class ServerCall implements StreamListener {
     if (this.responseEncoding === 'identity' && (converted === null || converted.size === 0)) {
       // The common case: constant headers, pre-encoded once.
       this.headersSent = true;
-      this.stream.sendHeaders(null, false, RESPONSE_HEADERS_BLOCK);
+      this.stream.sendHeaders(null, false, RESPONSE_HEADERS);
       return;
     }
     const extra: HeaderList = [];
     if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
     converted?.appendToHeaders(extra);
     this.headersSent = true;
-    this.stream.sendHeaders(extra, false, RESPONSE_HEADERS_BLOCK);
+    this.stream.sendHeaders(extra, false, RESPONSE_HEADERS);
   }
 
   /**
@@ -277,7 +277,7 @@ export class ServerCall implements StreamListener {
     if (!this.headersSent) {
       this.headersSent = true;
       if (plain) {
-        this.stream.sendHeaders(null, true, OK_TRAILERS_ONLY_BLOCK);
+        this.stream.sendHeaders(null, true, OK_TRAILERS_ONLY);
         return;
       }
       const headers: HeaderList = [':status', '200', 'content-type', CONTENT_TYPE];
@@ -286,7 +286,7 @@ export class ServerCall implements StreamListener {
       return;
     }
     if (plain) {
-      this.stream.end(null, OK_TRAILERS_BLOCK);
+      this.stream.end(null, OK_TRAILERS);
       return;
     }
     this.stream.end(appendStatus([], code, details, metadata));

@@ -373,17 +373,99 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
   return offset;
 }
 
+/**
+ * A constant header list (response headers, OK trailers) that a connection's encoder sends with
+ * the dynamic table: the first time each field goes out as a literal with incremental indexing,
+ * after that as a one-byte index (RFC 7541 §6.1, §6.2.1). `staticBlock` is the same list encoded
+ * without any table state, valid on every connection.
+ */
+export class HeaderTemplate {
+  readonly staticBlock: Buffer;
+  /** Per field: its full static-table index, or 0. */
+  readonly staticIndexes: number[] = [];
+  /** Per field: its static-table name index, or 0. */
+  readonly nameIndexes: number[] = [];
+  /** Per field: the key identifying the entry in an encoder's dynamic table. */
+  readonly keys: string[] = [];
+  /** Per field: its dynamic-table size, name + value + 32 octets (RFC 7541 §4.1). */
+  readonly entrySizes: number[] = [];
+
+  constructor(readonly fields: HeaderList) {
+    this.staticBlock = encodeStaticHeaderBlock(fields);
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      const name = fields[index]!;
+      const value = fields[index + 1]!;
+      const entry = staticNameTable.get(name);
+      this.staticIndexes.push(entry?.valueIndexes.get(value) ?? 0);
+      this.nameIndexes.push(entry === undefined || entry.neverIndexed ? 0 : entry.nameIndex);
+      this.keys.push(`${name}\n${value}`);
+      this.entrySizes.push(name.length + value.length + 32);
+    }
+  }
+}
+
 export class HeaderBlockEncoder {
   /** Smallest and latest capped peer sizes since the last block, -1 when none is pending. */
   private pendingMinimumSize = -1;
   private pendingFinalSize = -1;
+  /** Template fields we inserted into the peer's dynamic table, by key: their insertion ordinal. */
+  private readonly inserted = new Map<string, number>();
+  private insertedCount = 0;
+  private insertedSize = 0;
+  /** The dynamic table size the peer's decoder works with (RFC 7541 §4.2), capped at 4096. */
+  private tableSize = MAX_ENCODER_TABLE_SIZE;
 
   /** Peer's SETTINGS_HEADER_TABLE_SIZE changed: the next block must begin with a dynamic table size update (RFC 7541 §4.2, §6.3). */
   setPeerMaxTableSize(size: number): void {
-    // We never insert entries, so any size ≤ the peer's setting is legal; 4096 is enough.
     const capped = Math.min(size, MAX_ENCODER_TABLE_SIZE);
-    this.pendingMinimumSize = this.pendingMinimumSize === -1 ? capped : Math.min(this.pendingMinimumSize, capped);
+    // With entries of ours in the peer's table, go through 0 first: it empties the table on both
+    // sides, so no index can refer to an entry the new size evicted.
+    const minimum = this.insertedCount > 0 ? 0 : capped;
+    this.pendingMinimumSize = this.pendingMinimumSize === -1 ? minimum : Math.min(this.pendingMinimumSize, minimum);
     this.pendingFinalSize = capped;
+  }
+
+  /**
+   * Encodes a template: fields already in the peer's table as one-byte indexes, others inserted
+   * while the table has room for them (they are never evicted: we insert nothing else), the rest
+   * as in the static block. Starts with any pending table size update.
+   */
+  encodeTemplate(template: HeaderTemplate): Buffer {
+    const out = encodeScratchOf(template.staticBlock.length * 2 + 32);
+    let offset = 0;
+    if (this.pendingFinalSize !== -1) offset = this.writeTableSizeUpdates(out, offset);
+    const fields = template.fields;
+    for (let field = 0; field < template.keys.length; field++) {
+      const staticIndex = template.staticIndexes[field]!;
+      if (staticIndex !== 0) {
+        offset = writeInteger(out, offset, 0x80, 0x7f, staticIndex);
+        continue;
+      }
+      const key = template.keys[field]!;
+      const ordinal = this.inserted.get(key);
+      if (ordinal !== undefined) {
+        // Dynamic entries are numbered from 62, newest first (RFC 7541 §2.3.3).
+        offset = writeInteger(out, offset, 0x80, 0x7f, STATIC_TABLE_LENGTH + this.insertedCount - ordinal);
+        continue;
+      }
+      const name = fields[field * 2]!;
+      const value = fields[field * 2 + 1]!;
+      const size = template.entrySizes[field]!;
+      if (this.insertedSize + size <= this.tableSize && !staticNameTable.get(name)?.neverIndexed) {
+        // RFC 7541 §6.2.1: literal with incremental indexing (01), 6-bit name index.
+        const nameIndex = template.nameIndexes[field]!;
+        offset = writeInteger(out, offset, 0x40, 0x3f, nameIndex);
+        if (nameIndex === 0) offset = writeString(out, offset, name, true);
+        offset = writeString(out, offset, value, true);
+        this.inserted.set(key, this.insertedCount++);
+        this.insertedSize += size;
+        continue;
+      }
+      offset = writeField(out, offset, name, value, true);
+    }
+    const block = Buffer.allocUnsafe(offset);
+    out.copy(block, 0, 0, offset);
+    return block;
   }
 
   /** Encode a header list into a new Buffer. */
@@ -432,6 +514,13 @@ export class HeaderBlockEncoder {
     offset = writeInteger(out, offset, 0x20, 0x1f, final);
     this.pendingMinimumSize = -1;
     this.pendingFinalSize = -1;
+    if (minimum === 0 || final < this.insertedSize) {
+      // The peer's table was emptied (or shrank below our entries): start over.
+      this.inserted.clear();
+      this.insertedCount = 0;
+      this.insertedSize = 0;
+    }
+    this.tableSize = final;
     return offset;
   }
 }

@@ -1,4 +1,4 @@
-import type { HeaderList } from '../hpack/header-block';
+import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
 import type { SettingEntry } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
 
@@ -21,8 +21,8 @@ export interface RegisterStreamItem extends ItemBase {
 export interface HeadersItem extends ItemBase {
   kind: 'headers';
   stream: Http2Stream;
-  /** A pre-encoded block that references no dynamic-table state, sent before `headers`. */
-  staticBlock: Buffer | null;
+  /** Constant fields sent first, indexed through the connection's HPACK table. */
+  template: HeaderTemplate | null;
   headers: HeaderList | null;
   endStream: boolean;
 }
@@ -39,7 +39,7 @@ export interface DataItem extends ItemBase {
 export interface TrailersItem extends ItemBase {
   kind: 'trailers';
   stream: Http2Stream;
-  staticBlock: Buffer | null;
+  template: HeaderTemplate | null;
   headers: HeaderList | null;
 }
 

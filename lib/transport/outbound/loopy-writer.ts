@@ -1,6 +1,6 @@
 import { ConnectionError, ErrorCode, assertNever } from '../errors';
 import { increaseSendWindow } from '../flow-control';
-import type { HeaderBlockEncoder, HeaderList } from '../hpack/header-block';
+import type { HeaderBlockEncoder, HeaderList, HeaderTemplate } from '../hpack/header-block';
 import { DEFAULT_WINDOW_SIZE, MIN_MAX_FRAME_SIZE, SettingId, type SettingEntry } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
 import type { ControlBuffer } from './control-buffer';
@@ -106,7 +106,7 @@ export class LoopyWriter {
         const stream = item.stream;
         if (stream.isAborted) return;
         this.register(stream);
-        this.writeHeaderBlock(stream.id, item.endStream, item.staticBlock, item.headers);
+        this.writeHeaderBlock(stream.id, item.endStream, item.template, item.headers);
         if (item.endStream) this.finishStream(stream);
         return;
       }
@@ -170,21 +170,15 @@ export class LoopyWriter {
     stream.onEndWritten();
   }
 
-  private writeHeaderBlock(streamId: number, endStream: boolean, staticBlock: Buffer | null, headers: HeaderList | null): void {
-    if (staticBlock === null) {
-      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, this.encoder.encode(headers ?? []));
+  private writeHeaderBlock(streamId: number, endStream: boolean, template: HeaderTemplate | null, headers: HeaderList | null): void {
+    if (template === null) {
+      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, this.encoder.encode(headers ?? NO_HEADERS));
       return;
     }
-    // A pending table size update must start the block (RFC 7541 §4.2), before the cached part.
-    const lead = this.encoder.encode(NO_HEADERS);
-    const rest = headers !== null && headers.length > 0 ? this.encoder.encode(headers) : null;
-    if (lead.length === 0 && rest === null) {
-      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, staticBlock);
-    } else if (lead.length === 0) {
-      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, staticBlock, rest!);
-    } else {
-      this.framer.headers(streamId, endStream, this.peerMaxFrameSize, Buffer.concat(rest ? [lead, staticBlock, rest] : [lead, staticBlock]));
-    }
+    // The template goes first: it carries any pending table size update (RFC 7541 §4.2).
+    const first = this.encoder.encodeTemplate(template);
+    if (headers === null || headers.length === 0) this.framer.headers(streamId, endStream, this.peerMaxFrameSize, first);
+    else this.framer.headers(streamId, endStream, this.peerMaxFrameSize, first, this.encoder.encode(headers));
   }
 
   private enqueue(item: DataItem | TrailersItem): void {
@@ -229,7 +223,7 @@ export class LoopyWriter {
       }
       if (item.kind === 'trailers') {
         outbound.dequeue();
-        this.writeHeaderBlock(stream.id, true, item.staticBlock, item.headers);
+        this.writeHeaderBlock(stream.id, true, item.template, item.headers);
         this.finishStream(stream);
         continue;
       }

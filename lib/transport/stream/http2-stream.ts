@@ -1,6 +1,6 @@
 import { ErrorCode, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type { HeaderList } from '../hpack/header-block';
+import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
 import { RecvBuffer } from '../inbound/recv-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { OutboundStream } from '../outbound/outbound-stream';
@@ -113,12 +113,12 @@ export class Http2Stream {
   // ---- sending (upper layer) ----
 
   /** Sends the initial HEADERS; with endStream they are the whole response (trailers-only). */
-  sendHeaders(headers: HeaderList | null, endStream = false, staticBlock: Buffer | null = null): void {
+  sendHeaders(headers: HeaderList | null, endStream = false, template: HeaderTemplate | null = null): void {
     this.checkWritable();
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', stream: this, staticBlock, headers, endStream });
+    this.host.put({ kind: 'headers', stream: this, template, headers, endStream });
   }
 
   /**
@@ -137,13 +137,13 @@ export class Http2Stream {
   }
 
   /** Ends the stream: with trailers (a HEADERS frame with END_STREAM) or with an empty DATA frame. */
-  end(trailers: HeaderList | null = null, staticBlock: Buffer | null = null): void {
+  end(trailers: HeaderList | null = null, template: HeaderTemplate | null = null): void {
     this.checkWritable();
     this.localEndQueued = true;
-    if (trailers === null && staticBlock === null) {
+    if (trailers === null && template === null) {
       this.host.put({ kind: 'data', stream: this, data: EMPTY, endStream: true });
     } else {
-      this.host.put({ kind: 'trailers', stream: this, staticBlock, headers: trailers });
+      this.host.put({ kind: 'trailers', stream: this, template, headers: trailers });
     }
   }
 

@@ -16,7 +16,7 @@ const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', s
 const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 8, responseToPeer: false });
 const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: null, responseToPeer: true });
 const data = (): ControlItem => ({ kind: 'data', stream: STREAM, data: Buffer.from('x'), endStream: false });
-const headers = (): ControlItem => ({ kind: 'headers', stream: STREAM, staticBlock: null, headers: [], endStream: false });
+const headers = (): ControlItem => ({ kind: 'headers', stream: STREAM, template: null, headers: [], endStream: false });
 const windowUpdate = (increment: number): ControlItem => ({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
 
 /** A buffer that records every onThrottle call. */

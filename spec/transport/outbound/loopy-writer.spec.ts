@@ -5,7 +5,7 @@ import { ConnectionError, ErrorCode } from '../../../lib/transport/errors';
 import { ReceiveWindow } from '../../../lib/transport/flow-control';
 import type { DataFrame, Frame, HeadersFrame } from '../../../lib/transport/frame/frame';
 import { FrameType } from '../../../lib/transport/frame/frame-type';
-import { HeaderBlockDecoder, HeaderBlockEncoder, encodeStaticHeaderBlock, type HeaderList } from '../../../lib/transport/hpack/header-block';
+import { HeaderBlockDecoder, HeaderBlockEncoder, HeaderTemplate, type HeaderList } from '../../../lib/transport/hpack/header-block';
 import { FrameReader } from '../../../lib/transport/inbound/frame-reader';
 import { ControlBuffer } from '../../../lib/transport/outbound/control-buffer';
 import type { ControlItem } from '../../../lib/transport/outbound/control-item';
@@ -460,22 +460,23 @@ describe('LoopyWriter', () => {
     expect(s1.queuedBytes).to.equal(0);
   });
 
-  it('writes trailers with a cached static block plus extra headers', async () => {
+  it('writes trailers with a header template plus extra headers', async () => {
     const s1 = h.stream(1);
     s1.sendHeaders([':status', '200']);
     s1.write(Buffer.from('x'));
-    s1.end(['grpc-message', 'fine'], encodeStaticHeaderBlock(['grpc-status', '0']));
+    s1.end(['grpc-message', 'fine'], new HeaderTemplate(['grpc-status', '0']));
     await h.settle();
     const frames = h.newFrames();
     expect(frames.map(describeFrame)).to.deep.equal(['HEADERS(1)', 'DATA(1,1)', 'HEADERS(1,ES)']);
     expect(h.decode(frames[2] as HeadersFrame)).to.deep.equal(['grpc-status', '0', 'grpc-message', 'fine']);
   });
 
-  it('puts a pending table size update before a cached static block (RFC 7541 §4.2)', async () => {
-    const cached = encodeStaticHeaderBlock([':status', '200', 'content-type', 'application/grpc']);
+  it('puts a pending table size update before a header template (RFC 7541 §4.2)', async () => {
+    const template = new HeaderTemplate([':status', '200', 'content-type', 'application/grpc']);
+    const cached = template.staticBlock;
     h.settings([{ id: SettingId.HEADER_TABLE_SIZE, value: 0 }]);
     const s1 = h.stream(1);
-    s1.sendHeaders(null, false, cached);
+    s1.sendHeaders(null, false, template);
     s1.end(['grpc-status', '0']);
     await h.settle();
     const [, headers, trailers] = h.newFrames() as [Frame, HeadersFrame, HeadersFrame];
@@ -787,5 +788,43 @@ describe('LoopyWriter', () => {
         { numRuns: 60 },
       );
     });
+  });
+});
+
+describe('LoopyWriter: header templates through the HPACK dynamic table', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = new Harness();
+  });
+  afterEach(() => h.stop());
+
+  it('inserts template fields once, then sends one byte per field, and the peer decodes the same list', async () => {
+    const template = new HeaderTemplate([':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip']);
+    const blocks: Buffer[] = [];
+    for (const id of [1, 3, 5]) {
+      h.stream(id).sendHeaders(null, false, template);
+      await h.settle();
+      const frames = h.newFrames() as HeadersFrame[];
+      expect(h.decode(frames[0])).to.deep.equal(template.fields);
+      blocks.push(frames[0].headerBlock);
+    }
+    expect(blocks[0].length).to.be.greaterThan(10);
+    // :status 200 is a static index; the two other fields are now dynamic entries.
+    expect(blocks[1].length).to.equal(3);
+    expect(blocks[2].equals(blocks[1])).to.equal(true);
+  });
+
+  it('after the peer shrinks its table to 0, falls back to the static block and stays decodable', async () => {
+    const template = new HeaderTemplate(['content-type', 'application/grpc', 'grpc-status', '0']);
+    h.stream(1).sendHeaders(null, false, template);
+    await h.settle();
+    h.newFrames();
+    h.settings([{ id: SettingId.HEADER_TABLE_SIZE, value: 0 }]);
+    h.stream(3).sendHeaders(null, false, template);
+    await h.settle();
+    const frames = h.newFrames().filter((frame): frame is HeadersFrame => frame.type === FrameType.HEADERS);
+    expect(h.decode(frames[0])).to.deep.equal(template.fields);
+    expect(frames[0].headerBlock[0]).to.equal(0x20);
+    expect(frames[0].headerBlock.subarray(1).equals(template.staticBlock)).to.equal(true);
   });
 });
