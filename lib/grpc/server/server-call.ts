@@ -273,6 +273,9 @@ export class ServerCall implements StreamListener {
     const details = typeof status.details === 'string' ? status.details : '';
     const metadata = toMetadata(status.metadata);
     this.finish('finished');
+    // The call is over for the transport: let go of it, so the handler's objects (the request
+    // among them) are not kept alive while the response waits to be written.
+    this.stream.listener = null;
     const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
     if (!this.headersSent) {
       this.headersSent = true;
