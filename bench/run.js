@@ -144,6 +144,7 @@ function equalRateTable(equalRate, names) {
   const ratio = (n) => (base && equalRate.servers[n]?.peakRssMiB ? `${(equalRate.servers[n].peakRssMiB / base).toFixed(2)}x` : '-');
   return [
     '',
+    '',
     `Memory at equal load: -c50 -m100 capped at ${fmt(equalRate.targetReqPerSec)} req/s (${BASELINE}'s measured rate), fresh processes:`,
     '',
     `| metric | ${names.join(' | ')} | ${names.filter((n) => n !== BASELINE).map((n) => `${n} / ${BASELINE}`).join(' | ')} |`,

@@ -14,49 +14,24 @@ export function errorToStatus(error: unknown, trailer?: Metadata): StatusObject 
   return { code, details, metadata };
 }
 
-/** The part every grpc-js call object shares. */
-interface CallCommon {
-  readonly metadata: Metadata;
-  cancelled: boolean;
-  getPeer(): string;
-  sendMetadata(metadata: Metadata): void;
-  getDeadline(): Date | number;
-  getPath(): string;
-  getHost(): string;
-}
+/**
+ * What every grpc-js call object offers besides its stream or emitter behaviour. Defined once, on
+ * each call class's prototype (see the end of this file), not per call.
+ */
+class CallMembers {
+  declare readonly core: ServerCall;
 
-/** `cancelled` and `signal` read through to the call, defined once on each class's prototype. */
-function defineCommonGetters(prototype: object): void {
-  Object.defineProperty(prototype, 'cancelled', {
-    get(this: { core: ServerCall }) {
-      return this.core.cancelled;
-    },
-    configurable: true,
-  });
-  Object.defineProperty(prototype, 'signal', {
-    get(this: { core: ServerCall }) {
-      return this.core.signal;
-    },
-    configurable: true,
-  });
-}
-
-function deadlineOf(core: ServerCall): Date | number {
-  return core.deadline === Infinity ? Infinity : new Date(core.deadline);
-}
-
-/** grpc-js's ServerUnaryCall: the request plus call details; emits 'cancelled'. */
-export class ServerUnaryCall<Request = unknown> extends EventEmitter implements CallCommon {
-  declare cancelled: boolean;
-  declare readonly signal: AbortSignal;
-  request: Request = undefined as Request;
-  readonly metadata: Metadata;
-
-  constructor(readonly core: ServerCall) {
-    super();
-    this.metadata = core.metadata;
+  /** The request metadata (built on first access). */
+  get metadata(): Metadata {
+    return this.core.metadata;
   }
-
+  get cancelled(): boolean {
+    return this.core.cancelled;
+  }
+  /** Aborted when the call is cancelled. */
+  get signal(): AbortSignal {
+    return this.core.signal;
+  }
   getPeer(): string {
     return this.core.peer;
   }
@@ -64,7 +39,7 @@ export class ServerUnaryCall<Request = unknown> extends EventEmitter implements 
     this.core.sendMetadata(metadata);
   }
   getDeadline(): Date | number {
-    return deadlineOf(this.core);
+    return this.core.deadline === Infinity ? Infinity : new Date(this.core.deadline);
   }
   getPath(): string {
     return this.core.method.path;
@@ -74,15 +49,27 @@ export class ServerUnaryCall<Request = unknown> extends EventEmitter implements 
   }
 }
 
-/** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
-export class ServerReadableStream<Request = unknown> extends Readable implements CallCommon, CallSink {
-  declare cancelled: boolean;
-  declare readonly signal: AbortSignal;
-  readonly metadata: Metadata;
+type SharedMembers = Omit<CallMembers, 'core'>;
+
+/** grpc-js's ServerUnaryCall: the request plus call details; emits 'cancelled'. */
+export class ServerUnaryCall<Request = unknown> extends EventEmitter {
+  request: Request = undefined as Request;
 
   constructor(readonly core: ServerCall) {
+    super();
+  }
+}
+export interface ServerUnaryCall<Request = unknown> extends SharedMembers {}
+
+/** Request messages pushed into an object-mode Readable, paused through the transport's flow control. */
+function pushRequest(call: Readable & { readonly core: ServerCall }, message: unknown): void {
+  if (!call.push(message)) call.core.pause();
+}
+
+/** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
+export class ServerReadableStream<Request = unknown> extends Readable implements CallSink {
+  constructor(readonly core: ServerCall) {
     super({ objectMode: true });
-    this.metadata = core.metadata;
   }
 
   override _read(): void {
@@ -93,7 +80,7 @@ export class ServerReadableStream<Request = unknown> extends Readable implements
     return this.iterator({ destroyOnReturn: false });
   }
   onMessage(message: unknown): void {
-    if (!this.push(message as Request)) this.core.pause();
+    pushRequest(this, message);
   }
   onHalfClose(): void {
     this.push(null);
@@ -103,23 +90,8 @@ export class ServerReadableStream<Request = unknown> extends Readable implements
     this.push(null);
   }
   onDrain(): void {}
-
-  getPeer(): string {
-    return this.core.peer;
-  }
-  sendMetadata(metadata: Metadata): void {
-    this.core.sendMetadata(metadata);
-  }
-  getDeadline(): Date | number {
-    return deadlineOf(this.core);
-  }
-  getPath(): string {
-    return this.core.method.path;
-  }
-  getHost(): string {
-    return this.core.authority;
-  }
 }
+export interface ServerReadableStream<Request = unknown> extends SharedMembers {}
 
 /**
  * Shared Writable behaviour for server-streaming and bidi calls: write() sends a message with
@@ -157,19 +129,24 @@ class ResponseWriter {
     this.core.sendStatus(errorToStatus(error));
     this.drain();
   }
+
+  /** grpc-js's end(metadata?): a leading metadata argument becomes the trailers. */
+  takeTrailer(args: unknown[]): unknown[] {
+    if (isMetadataLike(args[0])) {
+      this.trailer = toMetadata(args[0])!;
+      return args.slice(1);
+    }
+    return args;
+  }
 }
 
 /** grpc-js's ServerWritableStream: the request plus an object-mode Writable for responses. */
-export class ServerWritableStream<Request = unknown> extends Writable implements CallCommon, CallSink {
-  declare cancelled: boolean;
-  declare readonly signal: AbortSignal;
+export class ServerWritableStream<Request = unknown> extends Writable implements CallSink {
   request: Request = undefined as Request;
-  readonly metadata: Metadata;
   private readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
     super({ objectMode: true });
-    this.metadata = core.metadata;
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
@@ -180,13 +157,8 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
   override _final(callback: (error?: Error | null) => void): void {
     this.writer.final(callback);
   }
-  /** end(metadata?) as in grpc-js: the metadata becomes the trailers. */
   override end(...args: unknown[]): this {
-    if (isMetadataLike(args[0])) {
-      this.writer.trailer = toMetadata(args[0])!;
-      args.shift();
-    }
-    return super.end(...(args as [])) as this;
+    return super.end(...(this.writer.takeTrailer(args) as [])) as this;
   }
 
   onMessage(): void {}
@@ -198,34 +170,15 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
   onDrain(): void {
     this.writer.drain();
   }
-
-  getPeer(): string {
-    return this.core.peer;
-  }
-  sendMetadata(metadata: Metadata): void {
-    this.core.sendMetadata(metadata);
-  }
-  getDeadline(): Date | number {
-    return deadlineOf(this.core);
-  }
-  getPath(): string {
-    return this.core.method.path;
-  }
-  getHost(): string {
-    return this.core.authority;
-  }
 }
+export interface ServerWritableStream<Request = unknown> extends SharedMembers {}
 
 /** grpc-js's ServerDuplexStream: request messages in, response messages out. */
-export class ServerDuplexStream<Request = unknown> extends Duplex implements CallCommon, CallSink {
-  declare cancelled: boolean;
-  declare readonly signal: AbortSignal;
-  readonly metadata: Metadata;
+export class ServerDuplexStream<Request = unknown> extends Duplex implements CallSink {
   private readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
     super({ objectMode: true });
-    this.metadata = core.metadata;
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
@@ -244,15 +197,11 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
     this.writer.final(callback);
   }
   override end(...args: unknown[]): this {
-    if (isMetadataLike(args[0])) {
-      this.writer.trailer = toMetadata(args[0])!;
-      args.shift();
-    }
-    return super.end(...(args as [])) as this;
+    return super.end(...(this.writer.takeTrailer(args) as [])) as this;
   }
 
   onMessage(message: unknown): void {
-    if (!this.push(message as Request)) this.core.pause();
+    pushRequest(this, message);
   }
   onHalfClose(): void {
     this.push(null);
@@ -265,24 +214,11 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
   onDrain(): void {
     this.writer.drain();
   }
-
-  getPeer(): string {
-    return this.core.peer;
-  }
-  sendMetadata(metadata: Metadata): void {
-    this.core.sendMetadata(metadata);
-  }
-  getDeadline(): Date | number {
-    return deadlineOf(this.core);
-  }
-  getPath(): string {
-    return this.core.method.path;
-  }
-  getHost(): string {
-    return this.core.authority;
-  }
 }
+export interface ServerDuplexStream<Request = unknown> extends SharedMembers {}
 
 for (const callClass of [ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream]) {
-  defineCommonGetters(callClass.prototype);
+  for (const name of Object.getOwnPropertyNames(CallMembers.prototype)) {
+    if (name !== 'constructor') Object.defineProperty(callClass.prototype, name, Object.getOwnPropertyDescriptor(CallMembers.prototype, name)!);
+  }
 }
