@@ -100,6 +100,10 @@ describe('integration: message size limits and compression', () => {
     server.addService(loadEchoService(), {
       UnaryEcho(call: ServerUnaryCall<Echo>, callback: (error: unknown, value?: Echo) => void) {
         if (call.request.message === 'big-response') return callback(null, { message: 'r'.repeat(2 * 1024 * 1024) });
+        if (call.request.message === 'compress-me') {
+          (call as unknown as { setResponseCompression(encoding: string): boolean }).setResponseCompression('gzip');
+          return callback(null, { message: 'c'.repeat(1000) });
+        }
         if (call.request.message === 'details') {
           const metadata = new Metadata();
           seen.statusDetails = Buffer.from([1, 2, 3, 4]);
@@ -194,6 +198,19 @@ describe('integration: message size limits and compression', () => {
     it('a malformed grpc-timeout is rejected with INTERNAL', async () => {
       peer.request(1, grpcRequestHeaders(undefined, ['grpc-timeout', '123456789S']));
       expect((await peer.expectResponse(1)).grpcStatus).to.equal(String(Status.INTERNAL));
+    });
+
+    it('a handler can compress its response per call, when the client accepts the encoding', async () => {
+      peer.request(1, grpcRequestHeaders(undefined, ['grpc-accept-encoding', 'gzip']), echoMessage('compress-me'));
+      const compressed = await peer.expectResponse(1);
+      expect(headerValue(compressed.headers, 'grpc-encoding')).to.equal('gzip');
+      expect(compressed.data[0]).to.equal(1);
+      expect(zlib.gunzipSync(compressed.data.subarray(5)).toString('latin1')).to.contain('c'.repeat(1000));
+      // Without gzip in grpc-accept-encoding the same call answers uncompressed.
+      peer.request(3, grpcRequestHeaders(), echoMessage('compress-me'));
+      const plain = await peer.expectResponse(3);
+      expect(headerValue(plain.headers, 'grpc-encoding')).to.equal(undefined);
+      expect(plain.data[0]).to.equal(0);
     });
 
     it('-bin metadata accepts unpadded base64', async () => {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
+import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
 import type { CallSink, ServerCall } from './server-call';
@@ -46,6 +47,14 @@ class CallMembers {
   }
   getHost(): string {
     return this.core.authority;
+  }
+  /**
+   * Compresses this call's response messages with `encoding` if the client accepts it (its
+   * grpc-accept-encoding); must be called before the first message or metadata is sent.
+   * Returns whether the encoding will be used.
+   */
+  setResponseCompression(encoding: Encoding): boolean {
+    return this.core.setResponseEncoding(encoding);
   }
 }
 
