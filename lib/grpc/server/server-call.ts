@@ -12,6 +12,9 @@ import {
 } from '../protocol/headers';
 import { encodeMessage, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /** From this size on a response message is not copied behind its prefix. */
 const LARGE_MESSAGE = 16 * 1024;
 import { encodeStatusMessage } from '../protocol/status-message';
@@ -87,7 +90,9 @@ export class ServerCall implements StreamListener {
         this.expire();
         return;
       }
-      this.deadlineTimer = setTimeout(() => this.expire(), remaining);
+      // setTimeout turns delays past 2^31-1 ms (~24.8 days) into 1 ms: such deadlines are
+      // effectively infinite, so no timer at all.
+      if (remaining <= MAX_TIMER_DELAY) this.deadlineTimer = setTimeout(() => this.expire(), remaining);
     }
     this.stream.setListener(this);
   }
@@ -275,7 +280,7 @@ export class ServerCall implements StreamListener {
     this.finish('finished');
     // The call is over for the transport: let go of it, so the handler's objects (the request
     // among them) are not kept alive while the response waits to be written.
-    this.stream.listener = null;
+    this.stream.detach();
     const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
     if (!this.headersSent) {
       this.headersSent = true;

@@ -252,6 +252,7 @@ function scanGrpcFields(headers: HeaderList): GrpcRequestFields {
 /** A trailers-only (or non-200) response for a call that never reaches a handler. */
 function respondEarly(stream: Http2Stream, httpStatus: number, code: Status, message: string, extra: HeaderList = []): void {
   const headers: HeaderList = [':status', String(httpStatus), 'content-type', CONTENT_TYPE, GRPC_STATUS, String(code), GRPC_MESSAGE, encodeStatusMessage(message), ...extra];
+  stream.detach();
   stream.sendHeaders(headers, true);
 }
 

@@ -228,7 +228,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.reader.stop();
     this.controlBuffer.finish();
     this.framer.abort();
-    if (!wasClosed) this.failStreams(ErrorCode.CANCEL, 'remote');
+    // Whatever is still open dies with the socket (a no-op for streams terminate() already failed).
+    this.failStreams(wasClosed ? ErrorCode.INTERNAL_ERROR : ErrorCode.CANCEL, wasClosed ? 'library' : 'remote');
     this.emit('close');
   }
 
@@ -353,6 +354,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
     this.emit('connectionError', error instanceof Error ? error : new Error(String(error)));
     this.closed = true;
+    this.failStreams(ErrorCode.INTERNAL_ERROR, 'library');
     this.socket.destroy();
   }
 }

@@ -151,6 +151,8 @@ export class ReaderLoop implements FrameSink {
     }
     const id = frame.streamId;
     if (frame.priority !== undefined && frame.priority.dependsOn === id) {
+      // The stream is opened (ids only increase, §5.1.1) and reset at once (§5.3.1).
+      if (registry.isIdlePeerStream(id)) registry.openedByPeer(id);
       throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
     }
     const stream = registry.get(id);

@@ -68,6 +68,8 @@ export class Http2Stream {
   private wantDrain = false;
   private delivering = false;
   private aborted = false;
+  /** The upper layer is done with the stream's input: data is dropped, the end only closes. */
+  private detached = false;
 
   constructor(
     readonly id: number,
@@ -172,6 +174,23 @@ export class Http2Stream {
     this.deliver();
   }
 
+  /**
+   * The upper layer needs nothing more from this stream (it answered and will not read the rest):
+   * drop buffered input and the listener, so nothing it holds stays reachable while the response is
+   * written. Whatever the peer still sends is discarded; the stream closes as usual once both
+   * END_STREAMs are through (or by the reset a server sends after its END_STREAM).
+   */
+  detach(): void {
+    this.detached = true;
+    this.listener = null;
+    this.paused = false;
+    this.recvBuffer?.clear();
+    if (this.endReceived && !this.endDelivered) {
+      this.endDelivered = true;
+      if (this.state === 'closed') this.host.streamClosed(this);
+    }
+  }
+
   /** Attaches the listener and delivers anything that arrived before it. */
   setListener(listener: StreamListener): void {
     this.listener = listener;
@@ -182,6 +201,10 @@ export class Http2Stream {
 
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
+    if (this.detached) {
+      if (endStream) this.receiveEnd(null);
+      return;
+    }
     if (chunk.length > 0) {
       const listener = this.listener;
       if (listener !== null && !this.paused && !this.delivering && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
@@ -202,6 +225,11 @@ export class Http2Stream {
     this.endReceived = true;
     this.trailersReceived = trailers;
     this.state = afterRemoteEnd(this.state);
+    if (this.detached) {
+      this.endDelivered = true;
+      if (this.state === 'closed') this.host.streamClosed(this);
+      return;
+    }
     this.deliver();
   }
 
