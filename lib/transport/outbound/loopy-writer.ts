@@ -100,13 +100,16 @@ export class LoopyWriter {
   handle(item: ControlItem): void {
     switch (item.kind) {
       case 'registerStream':
+        // Only peer-opened streams are registered ahead of their headers.
         this.register(item.stream);
+        item.stream.outbound.openOnWire = true;
         return;
       case 'headers': {
         const stream = item.stream;
         if (stream.isAborted) return;
         this.register(stream);
         this.writeHeaderBlock(stream.id, item.endStream, item.template, item.headers);
+        stream.outbound.openOnWire = true;
         if (item.endStream) this.finishStream(stream);
         return;
       }
@@ -131,10 +134,13 @@ export class LoopyWriter {
       case 'ping':
         this.framer.ping(item.ack, item.data);
         return;
-      case 'cleanupStream':
-        if (item.stream !== null) this.forget(item.stream);
-        if (item.rstCode !== null) this.framer.rstStream(item.streamId, item.rstCode);
+      case 'cleanupStream': {
+        const stream = item.stream;
+        if (stream !== null) this.forget(stream);
+        // RST_STREAM on a stream the peer never saw would be a frame on an idle stream (RFC 9113 §6.4).
+        if (item.rstCode !== null && (stream === null || stream.outbound.openOnWire)) this.framer.rstStream(item.streamId, item.rstCode);
         return;
+      }
       case 'goAway':
         this.framer.goAway(item.lastStreamId, item.errorCode, item.debugData);
         if (item.closeConnection) this.closing = true;

@@ -11,6 +11,11 @@ export class OutboundStream {
   sendWindow: number;
   state: OutboundState = 'idle';
   registered = false;
+  /**
+   * The peer knows the stream: it opened it, or our HEADERS went out. A stream reset before that
+   * never existed on the wire, so no RST_STREAM is sent for it (that would hit an idle stream).
+   */
+  openOnWire = false;
   /** Next stream in the active round-robin list. */
   nextActive: OutboundStream | null = null;
   /** Bytes of queue[readIndex] already written. */

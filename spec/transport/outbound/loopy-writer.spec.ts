@@ -132,8 +132,16 @@ class Harness {
     this.running = this.loopy.run();
   }
 
+  /** A stream the peer opened (as on a server): registered with the writer before any headers. */
   stream(id: number, writeQuota = 1 << 30): Http2Stream {
-    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 65535, writeQuota, { state: 'open', headers: [] });
+    const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 65535, writeQuota, { state: 'open', headers: [] });
+    this.put({ kind: 'registerStream', stream });
+    return stream;
+  }
+
+  /** A stream we open (as on a client): the peer knows it only once our HEADERS are written. */
+  localStream(id: number): Http2Stream {
+    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 65535, 1 << 30, { state: 'open', headers: [] });
   }
 
   put(item: ControlItem): void {
@@ -556,6 +564,18 @@ describe('LoopyWriter', () => {
     const frames = h.newFrames();
     expect(frames.map(describeFrame)).to.deep.equal(['SETTINGS(ACK)', `RST_STREAM(1,${ErrorCode.STREAM_CLOSED})`, 'DATA(3,16384)', 'DATA(3,3616)']);
     expect(s1.queuedBytes).to.equal(0);
+  });
+
+  it('sends no RST_STREAM for a stream of ours reset before its HEADERS went out (RFC 9113 §6.4)', async () => {
+    const s1 = h.localStream(1);
+    s1.sendHeaders([':method', 'POST']);
+    s1.reset(ErrorCode.CANCEL);
+    const s3 = h.localStream(3);
+    s3.sendHeaders([':method', 'POST']);
+    await h.settle();
+    s3.reset(ErrorCode.CANCEL);
+    await h.settle();
+    expect(h.newFrames().map(describeFrame)).to.deep.equal(['HEADERS(3)', `RST_STREAM(3,${ErrorCode.CANCEL})`]);
   });
 
   it('drops data queued on a stream that was already reset', async () => {
