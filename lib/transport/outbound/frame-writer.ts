@@ -85,6 +85,12 @@ export class FrameWriter {
     this.payload(data);
   }
 
+  /** One DATA frame whose payload is several buffers of `length` bytes in all. */
+  dataPieces(streamId: number, pieces: readonly Buffer[], length: number, endStream: boolean): void {
+    this.header(length, FrameType.DATA, endStream ? FrameFlag.END_STREAM : 0, streamId);
+    for (const piece of pieces) this.payload(piece);
+  }
+
   /**
    * A header block as HEADERS, plus CONTINUATION frames if it exceeds the peer's max frame size
    * (RFC 9113 §4.3). The block may come in two parts (a cached prefix and the rest).

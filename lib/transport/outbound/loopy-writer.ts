@@ -38,6 +38,8 @@ export class LoopyWriter {
   private readonly streams = new Map<number, Http2Stream>();
   private readonly active = new ActiveStreamList();
   private closing = false;
+  /** Scratch list for the payload pieces of one DATA frame. */
+  private readonly pieces: Buffer[] = [];
 
   constructor(
     private readonly controlBuffer: ControlBuffer,
@@ -233,30 +235,48 @@ export class LoopyWriter {
         this.finishStream(stream);
         continue;
       }
-      const remaining = item.data.length - outbound.headOffset;
-      let size = remaining;
-      if (remaining > 0) {
-        size = Math.min(remaining, this.peerMaxFrameSize, outbound.sendWindow, this.connectionWindow);
-        if (size <= 0) {
-          if (outbound.sendWindow <= 0) {
-            outbound.state = 'waitingForWindow';
-            continue;
-          }
-          // Only the connection window is exhausted: keep this stream's turn for the next WINDOW_UPDATE.
-          this.active.unshift(outbound);
-          return false;
+      const budget = Math.min(this.peerMaxFrameSize, outbound.sendWindow, this.connectionWindow);
+      if (budget <= 0 && item.data.length > outbound.headOffset) {
+        if (outbound.sendWindow <= 0) {
+          outbound.state = 'waitingForWindow';
+          continue;
         }
+        // Only the connection window is exhausted: keep this stream's turn for the next WINDOW_UPDATE.
+        this.active.unshift(outbound);
+        return false;
       }
-      const start = outbound.headOffset;
-      const chunk = start === 0 && size === item.data.length ? item.data : item.data.subarray(start, start + size);
-      const done = start + size === item.data.length;
-      const endStream = done && item.endStream;
-      this.framer.data(stream.id, chunk, endStream);
-      outbound.sendWindow -= size;
-      this.connectionWindow -= size;
-      if (done) outbound.dequeue();
-      else outbound.headOffset += size;
-      if (size > 0) stream.onBytesWritten(size);
+      // One DATA frame carries as many of the stream's queued writes as fit: a stream of small
+      // messages costs the peer one frame per max-frame-size, not one per message.
+      const pieces = this.pieces;
+      let total = 0;
+      let endStream = false;
+      for (let head = outbound.peek(); head !== undefined && head.kind === 'data'; head = outbound.peek()) {
+        const start = outbound.headOffset;
+        const available = head.data.length - start;
+        const take = Math.max(0, Math.min(available, budget - total));
+        if (take < available) {
+          if (take > 0) {
+            pieces.push(head.data.subarray(start, start + take));
+            total += take;
+            outbound.headOffset += take;
+          }
+          break;
+        }
+        pieces.push(start === 0 ? head.data : head.data.subarray(start));
+        total += available;
+        outbound.dequeue();
+        if (head.endStream) {
+          endStream = true;
+          break;
+        }
+        if (total >= budget) break;
+      }
+      if (pieces.length === 1) this.framer.data(stream.id, pieces[0], endStream);
+      else this.framer.dataPieces(stream.id, pieces, total, endStream);
+      pieces.length = 0;
+      outbound.sendWindow -= total;
+      this.connectionWindow -= total;
+      if (total > 0) stream.onBytesWritten(total);
       if (endStream) {
         this.finishStream(stream);
         continue;

@@ -275,6 +275,18 @@ describe('LoopyWriter', () => {
     });
   });
 
+  it('packs many small writes of a stream into one DATA frame, bytes in order', async () => {
+    const s1 = h.stream(1);
+    const messages = Array.from({ length: 200 }, (_, index) => pattern(23, index));
+    for (const message of messages) s1.write(message);
+    s1.write(Buffer.alloc(0), true);
+    await h.settle();
+    const data = dataFrames(h.newFrames());
+    expect(data).to.have.length(1);
+    expect(data[0].endStream).to.equal(true);
+    expect(data[0].data.equals(Buffer.concat(messages))).to.equal(true);
+  });
+
   it('keeps the round robin fair when streams write several chunks', async () => {
     h.settings([{ id: SettingId.INITIAL_WINDOW_SIZE, value: 1 << 20 }]);
     h.windowUpdate(0, 1 << 20);
@@ -283,14 +295,14 @@ describe('LoopyWriter', () => {
     s3.write(pattern(30000, 9));
     await h.settle();
     const data = dataFrames(h.newFrames());
-    // s1's first two chunks are written one frame each; s3 alternates with it until it is done.
+    // Each turn gives a stream one frame of at most 16 KiB, filled from as many of its queued
+    // writes as fit; s3 alternates with s1 until it is done.
     expect(data.map((frame) => `${frame.streamId}:${frame.data.length}`)).to.deep.equal([
-      '1:10000',
+      '1:16384',
       '3:16384',
-      '1:10000',
+      '1:16384',
       '3:13616',
-      '1:10000',
-      '1:10000',
+      '1:7232',
     ]);
   });
 
@@ -457,7 +469,8 @@ describe('LoopyWriter', () => {
 
     h.windowUpdate(1, 6000);
     await h.settle();
-    expect(h.newFrames().map(describeFrame)).to.deep.equal(['DATA(1,5000)', 'DATA(1,1000)']);
+    // The rest of the first write and the start of the second share one frame.
+    expect(h.newFrames().map(describeFrame)).to.deep.equal(['DATA(1,6000)']);
 
     h.windowUpdate(1, 4000);
     await h.settle();
