@@ -24,12 +24,13 @@ const METHOD_PATHS = {
 };
 
 /** grpc-js style package object (`.grpc.examples.echo.Echo` is a client ctor, `.service` its definition). */
-function loadEchoPackage() {
-  // @grpc/grpc-js is used here only to turn the proto into a service definition.
-  const grpc = require('@grpc/grpc-js');
+function loadEchoPackage(loadPackageDefinition) {
+  // Each server loads the proto with its own library's loadPackageDefinition (so ours does not
+  // carry grpc-js's code in its process); grpc-js's is the default, for clients and grpc-js.
+  const load = loadPackageDefinition || require('@grpc/grpc-js').loadPackageDefinition;
   const protoLoader = require('@grpc/proto-loader');
   const def = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS);
-  return grpc.loadPackageDefinition(def).grpc.examples.echo;
+  return load(def).grpc.examples.echo;
 }
 
 /** protobufjs message types, for code that does its own framing. */

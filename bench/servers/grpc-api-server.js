@@ -13,7 +13,7 @@ function runGrpcApiServer(lib) {
   if (typeof Server !== 'function' || !ServerCredentials) {
     fail(new Error('library does not export Server/ServerCredentials'));
   }
-  const echoServiceDefinition = loadEchoPackage().Echo.service;
+  const echoServiceDefinition = loadEchoPackage(lib.loadPackageDefinition).Echo.service;
   const server = new Server();
   server.addService(echoServiceDefinition, impl);
   server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
