@@ -3,11 +3,7 @@ import { once } from 'node:events';
 import { Server, ServerUnaryCall, type ServerDuplexStream } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
-
-/** Resolves when `predicate` holds, re-checking each event-loop turn (bounded by the test timeout). */
-async function eventually(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
-}
+import { eventually } from '../support/waiting';
 
 describe('integration: deadlines and cancellation', () => {
   let server: Server;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Metadata, Server, type UntypedServiceImplementation } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
+import { collect } from '../support/waiting';
 
 /** Starts our server with the echo service (or an override) on an ephemeral loopback port. */
 async function startServer(implementation: UntypedServiceImplementation = echoImplementation): Promise<{ server: Server; port: number }> {
@@ -9,15 +10,6 @@ async function startServer(implementation: UntypedServiceImplementation = echoIm
   server.addService(loadEchoService(), implementation);
   const port = await server.listen(0);
   return { server, port };
-}
-
-function collect<T>(call: NodeJS.ReadableStream): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const items: T[] = [];
-    call.on('data', (item: T) => items.push(item));
-    call.on('end', () => resolve(items));
-    call.on('error', reject);
-  });
 }
 
 describe('integration: @grpc/grpc-js client → our server', () => {

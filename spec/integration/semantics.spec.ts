@@ -4,18 +4,10 @@ import { GrpcError, Metadata, Server, Status, type ServerDuplexStream, type Serv
 import { loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
 import { echoMessage, grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
+import { collect } from '../support/waiting';
 
 interface Echo {
   message: string;
-}
-
-function collect<T>(call: NodeJS.ReadableStream): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const items: T[] = [];
-    call.on('data', (item: T) => items.push(item));
-    call.on('end', () => resolve(items));
-    call.on('error', reject);
-  });
 }
 
 describe('integration: async/await handler style', () => {

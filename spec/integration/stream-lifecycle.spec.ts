@@ -4,11 +4,7 @@ import { Server, type ServerUnaryCall, type ServerWritableStream } from '../../l
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary } from '../support/echo-client';
 import { ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders, RawPeer } from '../support/raw-peer';
-
-/** Resolves when `predicate` holds, re-checking each event-loop turn (bounded by the test timeout). */
-async function eventually(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
-}
+import { eventually } from '../support/waiting';
 
 /** A gRPC message whose payload is not a valid EchoRequest. */
 function undecodable(): Buffer {

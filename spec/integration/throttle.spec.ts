@@ -4,11 +4,7 @@ import { FrameType } from '../../lib/transport/frame/frame-type';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { frames } from '../support/frames';
 import { RawPeer } from '../support/raw-peer';
-
-/** Resolves when `predicate` holds, re-checking each event-loop turn (bounded by the test timeout). */
-async function eventually(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
-}
+import { eventually } from '../support/waiting';
 
 describe('integration: the reader throttle against a PING flood from a peer that does not read', () => {
   let server: Server;
