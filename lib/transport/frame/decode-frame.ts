@@ -49,7 +49,7 @@ export function decodeFrame(header: FrameHeader, payload: Buffer): Frame {
         type: FrameType.DATA,
         streamId,
         endStream: (flags & FrameFlag.END_STREAM) !== 0,
-        data: payload.subarray(start, end),
+        data: start === 0 && end === payload.length ? payload : payload.subarray(start, end),
         flowControlLength: payload.length,
       };
     }
@@ -73,7 +73,7 @@ export function decodeFrame(header: FrameHeader, payload: Buffer): Frame {
         streamId,
         endStream: (flags & FrameFlag.END_STREAM) !== 0,
         endHeaders: (flags & FrameFlag.END_HEADERS) !== 0,
-        headerBlock: payload.subarray(start, end),
+        headerBlock: start === 0 && end === payload.length ? payload : payload.subarray(start, end),
         priority,
       };
     }

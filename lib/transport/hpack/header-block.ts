@@ -414,6 +414,11 @@ export class HeaderBlockEncoder {
   private insertedSize = 0;
   /** The dynamic table size the peer's decoder works with (RFC 7541 §4.2), capped at 4096. */
   private tableSize = MAX_ENCODER_TABLE_SIZE;
+  /**
+   * Encoded templates that no longer change: every field was static or already in the table when
+   * they were encoded. Valid until the table changes (an insert or a size update clears it).
+   */
+  private readonly settledTemplates = new Map<HeaderTemplate, Buffer>();
 
   /** Peer's SETTINGS_HEADER_TABLE_SIZE changed: the next block must begin with a dynamic table size update (RFC 7541 §4.2, §6.3). */
   setPeerMaxTableSize(size: number): void {
@@ -431,9 +436,15 @@ export class HeaderBlockEncoder {
    * as in the static block. Starts with any pending table size update.
    */
   encodeTemplate(template: HeaderTemplate): Buffer {
+    const pendingUpdate = this.pendingFinalSize !== -1;
+    if (!pendingUpdate) {
+      const settled = this.settledTemplates.get(template);
+      if (settled !== undefined) return settled;
+    }
     const out = encodeScratchOf(template.staticBlock.length * 2 + 32);
     let offset = 0;
-    if (this.pendingFinalSize !== -1) offset = this.writeTableSizeUpdates(out, offset);
+    if (pendingUpdate) offset = this.writeTableSizeUpdates(out, offset);
+    const insertedBefore = this.insertedCount;
     const fields = template.fields;
     for (let field = 0; field < template.keys.length; field++) {
       const staticIndex = template.staticIndexes[field]!;
@@ -465,6 +476,8 @@ export class HeaderBlockEncoder {
     }
     const block = Buffer.allocUnsafe(offset);
     out.copy(block, 0, 0, offset);
+    if (this.insertedCount !== insertedBefore) this.settledTemplates.clear();
+    else if (!pendingUpdate) this.settledTemplates.set(template, block);
     return block;
   }
 
@@ -514,6 +527,7 @@ export class HeaderBlockEncoder {
     offset = writeInteger(out, offset, 0x20, 0x1f, final);
     this.pendingMinimumSize = -1;
     this.pendingFinalSize = -1;
+    this.settledTemplates.clear();
     if (minimum === 0 || final < this.insertedSize) {
       // The peer's table was emptied (or shrank below our entries): start over.
       this.inserted.clear();
