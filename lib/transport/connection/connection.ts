@@ -315,7 +315,10 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     // Streams we opened above the peer's last stream id were not processed: safe to retry.
     if (!this.isServer) {
       for (const stream of [...this.registry.values()]) {
-        if (stream.id > frame.lastStreamId) stream.receiveReset(ErrorCode.REFUSED_STREAM, 'remote');
+        if (stream.id <= frame.lastStreamId) continue;
+        // The peer never processed it: drop what the writer still holds for it, no RST needed.
+        this.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: false });
+        stream.receiveReset(ErrorCode.REFUSED_STREAM, 'remote');
       }
     }
     if (frame.errorCode !== ErrorCode.NO_ERROR) this.terminate(ErrorCode.NO_ERROR, '', 'remote');
