@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { loadPackageDefinition, Metadata, Server, ServerCredentials, Status, type ServiceDefinition, type UntypedServiceImplementation } from '../lib';
 import type { ServerCall } from '../lib/grpc/server/server-call';
+import { untilWritable } from '../lib/grpc/server/call-objects';
 
 export const INTEROP_PROTO_DIR = path.join(__dirname, '..', 'protos');
 export const INTEROP_PROTO_FILE = 'grpc/testing/test.proto';
@@ -177,18 +178,6 @@ function sleep(call: AnyCall, microseconds: number): Promise<boolean> {
   });
 }
 
-/** Resolves when the call's Writable has room again (or the call is cancelled). */
-function drained(call: AnyCall): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-  });
-}
 
 /**
  * Sends one response message with backpressure. When the call compresses its responses but this
@@ -199,10 +188,10 @@ async function sendResponse(call: AnyCall, message: unknown, compressed: boolean
   const core = coreOf(call);
   if (call.cancelled || !core.canSend) return;
   if (compressed || core.responseMessageEncoding === 'identity') {
-    if (!call.write(message)) await drained(call);
+    if (!call.write(message)) await untilWritable(call);
     return;
   }
-  if (call.writableLength > 0) await drained(call);
+  if (call.writableLength > 0) await untilWritable(call);
   if (call.cancelled || !core.canSend) return;
   core.sendMessage(message, false);
 }

@@ -70,37 +70,45 @@ export class ServerUnaryCall<Request = unknown> extends EventEmitter {
 }
 export interface ServerUnaryCall<Request = unknown> extends SharedMembers {}
 
-/** Request messages pushed into an object-mode Readable, paused through the transport's flow control. */
-function pushRequest(call: Readable & { readonly core: ServerCall }, message: unknown): void {
-  if (!call.push(message)) call.core.pause();
-}
+/**
+ * The request side of client-streaming and bidi calls: messages pushed into an object-mode
+ * Readable, paused through the transport's flow control. Installed on both classes' prototypes.
+ */
+class RequestReaderMembers {
+  declare readonly core: ServerCall;
+  declare push: (chunk: unknown) => boolean;
+  declare iterator: Readable['iterator'];
 
-/** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
-export class ServerReadableStream<Request = unknown> extends Readable implements CallSink {
-  constructor(readonly core: ServerCall) {
-    super({ objectMode: true });
-  }
-
-  override _read(): void {
+  _read(): void {
     this.core.resume();
   }
-  /** `for await (const request of call)` must not destroy the call when the requests end. */
-  override [Symbol.asyncIterator](): AsyncIterableIterator<Request> {
+  /** `for await (const request of call)` must not destroy the call (and its response side) when the requests end. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
     return this.iterator({ destroyOnReturn: false });
   }
   onMessage(message: unknown): void {
-    pushRequest(this, message);
+    if (!this.push(message)) this.core.pause();
   }
   onHalfClose(): void {
     this.push(null);
   }
+}
+
+type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '_read' | typeof Symbol.asyncIterator>;
+
+/** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
+export class ServerReadableStream<Request = unknown> extends Readable {
+  constructor(readonly core: ServerCall) {
+    super({ objectMode: true });
+  }
+
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
     this.push(null);
   }
   onDrain(): void {}
 }
-export interface ServerReadableStream<Request = unknown> extends SharedMembers {}
+export interface ServerReadableStream<Request = unknown> extends SharedMembers, RequestReader, CallSink {}
 
 /**
  * Shared Writable behaviour for server-streaming and bidi calls: write() sends a message with
@@ -149,10 +157,34 @@ class ResponseWriter {
   }
 }
 
+/**
+ * The response side of server-streaming and bidi calls, installed on both classes' prototypes:
+ * Writable plumbing onto the ResponseWriter, and grpc-js's end(metadata?).
+ */
+class ResponseSideMembers {
+  declare readonly writer: ResponseWriter;
+
+  _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writer.write(message, callback);
+  }
+  _final(callback: (error?: Error | null) => void): void {
+    this.writer.final(callback);
+  }
+  end(...args: unknown[]): this {
+    return (Writable.prototype.end as (...rest: unknown[]) => unknown).apply(this, this.writer.takeTrailer(args)) as this;
+  }
+  onDrain(): void {
+    this.writer.drain();
+  }
+}
+
+type ResponseSide = Pick<ResponseSideMembers, 'onDrain'>;
+
 /** grpc-js's ServerWritableStream: the request plus an object-mode Writable for responses. */
 export class ServerWritableStream<Request = unknown> extends Writable implements CallSink {
   request: Request = undefined as Request;
-  private readonly writer: ResponseWriter;
+  /** @internal */
+  readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
     super({ objectMode: true });
@@ -160,15 +192,6 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
     this.on('error', (error) => this.writer.fail(error));
   }
 
-  override _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writer.write(message, callback);
-  }
-  override _final(callback: (error?: Error | null) => void): void {
-    this.writer.final(callback);
-  }
-  override end(...args: unknown[]): this {
-    return super.end(...(this.writer.takeTrailer(args) as [])) as this;
-  }
 
   onMessage(): void {}
   onHalfClose(): void {}
@@ -176,15 +199,13 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
     this.emit('cancelled', 'cancelled');
     this.writer.drain();
   }
-  onDrain(): void {
-    this.writer.drain();
-  }
 }
-export interface ServerWritableStream<Request = unknown> extends SharedMembers {}
+export interface ServerWritableStream<Request = unknown> extends SharedMembers, ResponseSide {}
 
 /** grpc-js's ServerDuplexStream: request messages in, response messages out. */
-export class ServerDuplexStream<Request = unknown> extends Duplex implements CallSink {
-  private readonly writer: ResponseWriter;
+export class ServerDuplexStream<Request = unknown> extends Duplex {
+  /** @internal */
+  readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
     super({ objectMode: true });
@@ -192,42 +213,37 @@ export class ServerDuplexStream<Request = unknown> extends Duplex implements Cal
     this.on('error', (error) => this.writer.fail(error));
   }
 
-  override _read(): void {
-    this.core.resume();
-  }
-  /** Iterating the requests must leave the response side open (Node destroys on return by default). */
-  override [Symbol.asyncIterator](): AsyncIterableIterator<Request> {
-    return this.iterator({ destroyOnReturn: false });
-  }
-  override _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writer.write(message, callback);
-  }
-  override _final(callback: (error?: Error | null) => void): void {
-    this.writer.final(callback);
-  }
-  override end(...args: unknown[]): this {
-    return super.end(...(this.writer.takeTrailer(args) as [])) as this;
-  }
 
-  onMessage(message: unknown): void {
-    pushRequest(this, message);
-  }
-  onHalfClose(): void {
-    this.push(null);
-  }
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
     this.push(null);
     this.writer.drain();
   }
-  onDrain(): void {
-    this.writer.drain();
+}
+export interface ServerDuplexStream<Request = unknown> extends SharedMembers, RequestReader, ResponseSide, CallSink {}
+
+/** Copies a members class's methods and accessors onto other classes' prototypes. */
+function install(members: { prototype: object }, targets: { prototype: object }[]): void {
+  for (const target of targets) {
+    for (const key of Reflect.ownKeys(members.prototype)) {
+      if (key !== 'constructor') Object.defineProperty(target.prototype, key, Object.getOwnPropertyDescriptor(members.prototype, key)!);
+    }
   }
 }
-export interface ServerDuplexStream<Request = unknown> extends SharedMembers {}
 
-for (const callClass of [ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream]) {
-  for (const name of Object.getOwnPropertyNames(CallMembers.prototype)) {
-    if (name !== 'constructor') Object.defineProperty(callClass.prototype, name, Object.getOwnPropertyDescriptor(CallMembers.prototype, name)!);
-  }
+install(CallMembers, [ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream]);
+install(RequestReaderMembers, [ServerReadableStream, ServerDuplexStream]);
+install(ResponseSideMembers, [ServerWritableStream, ServerDuplexStream]);
+
+/** Resolves when a response stream has room again after write() returned false (or the call is cancelled). */
+export function untilWritable(call: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+  });
 }

@@ -1,6 +1,6 @@
 import { Metadata } from '../metadata';
 import { Status } from '../status';
-import { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, errorToStatus } from './call-objects';
+import { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, errorToStatus, untilWritable } from './call-objects';
 import type { CallSink, MethodCodec, ServerCall } from './server-call';
 
 export type MethodKind = 'unary' | 'clientStream' | 'serverStream' | 'bidi';
@@ -47,6 +47,20 @@ export function startCall(core: ServerCall, method: RegisteredMethod): void {
   }
 }
 
+/** Unary and server-streaming requests carry exactly one message: a second one fails the call. */
+function acceptsAnother(core: ServerCall, method: RegisteredMethod, received: number): boolean {
+  if (received === 1) return true;
+  core.fail(Status.INTERNAL, `Received a second request message for ${method.path}`);
+  return false;
+}
+
+/** ...and none at all fails it too, once the client has half-closed. */
+function receivedOne(core: ServerCall, method: RegisteredMethod, received: number): boolean {
+  if (received === 1) return true;
+  core.fail(Status.INTERNAL, `Received no request message for ${method.path}`);
+  return false;
+}
+
 /** A unary call is its own sink: it takes exactly one request message, then runs the handler. */
 class UnaryCall extends ServerUnaryCall implements CallSink {
   private received = 0;
@@ -59,18 +73,11 @@ class UnaryCall extends ServerUnaryCall implements CallSink {
   }
 
   onMessage(message: unknown): void {
-    if (++this.received > 1) {
-      this.core.fail(Status.INTERNAL, `Received a second request message for ${this.method.path}`);
-      return;
-    }
-    this.request = message;
+    if (acceptsAnother(this.core, this.method, ++this.received)) this.request = message;
   }
 
   onHalfClose(): void {
-    if (this.received !== 1) {
-      this.core.fail(Status.INTERNAL, `Received no request message for ${this.method.path}`);
-      return;
-    }
+    if (!receivedOne(this.core, this.method, this.received)) return;
     invokeWithCallback(this.core, this.method, this);
   }
 
@@ -92,18 +99,11 @@ class SingleRequestCollector implements CallSink {
   ) {}
 
   onMessage(message: unknown): void {
-    if (++this.received > 1) {
-      this.core.fail(Status.INTERNAL, `Received a second request message for ${this.method.path}`);
-      return;
-    }
-    this.request = message;
+    if (acceptsAnother(this.core, this.method, ++this.received)) this.request = message;
   }
 
   onHalfClose(): void {
-    if (this.received !== 1) {
-      this.core.fail(Status.INTERNAL, `Received no request message for ${this.method.path}`);
-      return;
-    }
+    if (!receivedOne(this.core, this.method, this.received)) return;
     const call = new ServerWritableStream(this.core);
     call.request = this.request;
     this.core.setSink(call);
@@ -173,17 +173,7 @@ async function pump(source: AsyncIterable<unknown>, call: ServerWritableStream |
   try {
     for await (const value of source) {
       if (call.cancelled || !call.core.canSend) return;
-      if (!call.write(value)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            call.off('drain', done);
-            call.off('cancelled', done);
-            resolve();
-          };
-          call.on('drain', done);
-          call.on('cancelled', done);
-        });
-      }
+      if (!call.write(value)) await untilWritable(call);
     }
     if (call.core.canSend) call.end();
   } catch (error) {
