@@ -10,9 +10,10 @@ import { Server } from '../../lib';
 import { ErrorCode, errorCodeName } from '../../lib/transport/errors';
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { SettingId } from '../../lib/transport/settings';
-import { ECHO_PROTO, echoImplementation, loadEchoService } from '../../examples/echo-service';
+import { ECHO_PROTO } from '../../examples/echo-service';
 import { frames, PREFACE } from '../support/frames';
 import { describeFrame, ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
+import { startEchoServer } from '../support/echo-server';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const EchoClient = (grpc.loadPackageDefinition(protoLoader.loadSync(ECHO_PROTO)) as any).grpc.examples.echo.Echo as typeof grpc.Client;
@@ -42,9 +43,7 @@ describe('bad input from a raw HTTP/2 peer', () => {
   let peer: RawPeer | undefined;
 
   before(async () => {
-    server = new Server();
-    server.addService(loadEchoService(), echoImplementation);
-    port = await server.listen(0);
+    ({ server, port } = await startEchoServer());
   });
 
   after(() => server.forceShutdown());

@@ -1,16 +1,8 @@
 import { expect } from 'chai';
-import { Metadata, Server, type UntypedServiceImplementation } from '../../lib';
-import { echoImplementation, loadEchoService } from '../../examples/echo-service';
+import { Metadata, type Server } from '../../lib';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
 import { collect } from '../support/waiting';
-
-/** Starts our server with the echo service (or an override) on an ephemeral loopback port. */
-async function startServer(implementation: UntypedServiceImplementation = echoImplementation): Promise<{ server: Server; port: number }> {
-  const server = new Server();
-  server.addService(loadEchoService(), implementation);
-  const port = await server.listen(0);
-  return { server, port };
-}
+import { startEchoServer } from '../support/echo-server';
 
 describe('integration: @grpc/grpc-js client → our server', () => {
   let server: Server;
@@ -18,7 +10,7 @@ describe('integration: @grpc/grpc-js client → our server', () => {
   let client: EchoClient;
 
   before(async () => {
-    ({ server, port } = await startServer());
+    ({ server, port } = await startEchoServer());
     client = grpcJsEchoClient(port, { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   });
   after(() => {
@@ -100,8 +92,7 @@ describe('integration: metadata, trailers and errors with @grpc/grpc-js', () => 
   const seen: { metadata?: Metadata } = {};
 
   before(async () => {
-    const started = await startServer({
-      ...echoImplementation,
+    const started = await startEchoServer({
       UnaryEcho(call, callback) {
         seen.metadata = call.metadata;
         if (call.request.message === 'fail') {

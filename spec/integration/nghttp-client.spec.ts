@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import { Server } from '../../lib';
-import { ECHO_PROTO, echoImplementation, loadEchoService } from '../../examples/echo-service';
+import { ECHO_PROTO } from '../../examples/echo-service';
+import { startEchoServer } from '../support/echo-server';
 
 function run(command: string, args: string[]): Promise<{ stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -48,9 +49,7 @@ describe('integration: non-Node clients (nghttp2 tools, curl)', function () {
   let directory: string;
 
   before(async function () {
-    server = new Server();
-    server.addService(loadEchoService(), echoImplementation);
-    port = await server.listen(0);
+    ({ server, port } = await startEchoServer());
     directory = mkdtempSync(join(tmpdir(), 'h2grpc-'));
   });
   after(() => {

@@ -1,19 +1,17 @@
 import { expect } from 'chai';
 import { Server } from '../../lib';
 import { FrameType } from '../../lib/transport/frame/frame-type';
-import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { frames } from '../support/frames';
 import { RawPeer } from '../support/raw-peer';
 import { eventually } from '../support/waiting';
+import { startEchoServer } from '../support/echo-server';
 
 describe('integration: the reader throttle against a PING flood from a peer that does not read', () => {
   let server: Server;
   let port: number;
 
   before(async () => {
-    server = new Server();
-    server.addService(loadEchoService(), echoImplementation);
-    port = await server.listen(0);
+    ({ server, port } = await startEchoServer());
   });
   after(() => server.forceShutdown());
 

@@ -4,10 +4,10 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { Server } from '../../lib';
 import { HeaderBlockEncoder } from '../../lib/transport/hpack/header-block';
-import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { frames, PREFACE } from '../support/frames';
 import { grpcJsEchoClient, unary } from '../support/echo-client';
 import { echoMessage, grpcRequestHeaders } from '../support/raw-peer';
+import { startEchoServer } from '../support/echo-server';
 
 const encoder = new HeaderBlockEncoder();
 const REQUEST_BLOCK = encoder.encode(grpcRequestHeaders());
@@ -47,9 +47,7 @@ describe('property: a live server survives arbitrary frame sequences', () => {
   let server: Server;
   let port: number;
   before(async () => {
-    server = new Server();
-    server.addService(loadEchoService(), echoImplementation);
-    port = await server.listen(0);
+    ({ server, port } = await startEchoServer());
   });
   after(() => server.forceShutdown());
 

@@ -3,8 +3,8 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { Server } from '../../../lib';
 import { ErrorCode, Http2Connection, type HeaderList, type Http2Stream, type StreamListener } from '../../../lib/transport';
-import { echoImplementation, loadEchoService } from '../../../examples/echo-service';
 import { echoMessage } from '../../support/raw-peer';
+import { startEchoServer } from '../../support/echo-server';
 
 /** Collects what a stream delivers. */
 class Collector implements StreamListener {
@@ -55,9 +55,7 @@ describe('Http2Connection in the client role (transport API) against our server'
   let connection: Http2Connection;
 
   before(async () => {
-    server = new Server();
-    server.addService(loadEchoService(), echoImplementation);
-    port = await server.listen(0);
+    ({ server, port } = await startEchoServer());
   });
   beforeEach(async () => {
     const socket = net.connect(port, '127.0.0.1');
