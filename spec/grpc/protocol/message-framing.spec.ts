@@ -219,6 +219,59 @@ describe('gRPC message framing', () => {
       expect(sizes.filter((size) => size >= 1000), `allocations: ${sizes.join(', ')}`).to.deep.equal([]);
     });
 
+    it('holds the bytes that arrived, not the declared length: a 4 MiB prefix with 10 body bytes reserves ~10 bytes', () => {
+      const sizes: number[] = [];
+      const { allocUnsafe } = Buffer;
+      Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
+      const decoder = new MessageDecoder(4 * 1024 * 1024);
+      try {
+        expect(decoder.push(frame(Buffer.alloc(10, 7), 0, 4 * 1024 * 1024), () => expect.fail('nothing is complete'))).to.equal(true);
+      } finally {
+        Buffer.allocUnsafe = allocUnsafe;
+      }
+      expect(decoder.bufferedBytes).to.equal(10);
+      expect(decoder.reservedBytes).to.be.at.most(256);
+      expect(Math.max(0, ...sizes), `allocations: ${sizes.join(', ')}`).to.be.at.most(256);
+    });
+
+    it('grows the message buffer with what arrives (at most double it), and still decodes the whole message', () => {
+      const payload = Buffer.alloc(1024 * 1024);
+      for (let index = 0; index < payload.length; index++) payload[index] = index % 251;
+      const bytes = frame(payload);
+      const decoder = new MessageDecoder(LIMIT);
+      const messages: FramedMessage[] = [];
+      for (let offset = 0; offset < bytes.length; offset += 16 * 1024) {
+        decoder.push(bytes.subarray(offset, offset + 16 * 1024), (message) => messages.push(message));
+        if (messages.length === 0) expect(decoder.reservedBytes, `after ${offset} bytes`).to.be.at.most(2 * decoder.bufferedBytes);
+      }
+      expect(messages).to.have.length(1);
+      expect(messages[0]!.data.equals(payload)).to.equal(true);
+      expect(decoder.isIdle).to.equal(true);
+      expect(decoder.reservedBytes).to.equal(0);
+    });
+
+    it('stop() from an emit callback keeps the unread input until resume()', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const chunk = Buffer.concat([frame('a'), frame('b'), frame('cc').subarray(0, 4)]);
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        seen.push(message.data.toString());
+        decoder.stop();
+      };
+      expect(decoder.push(chunk, emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a']);
+      expect(decoder.isIdle).to.equal(false);
+      chunk.fill(0); // the decoder kept a copy
+      expect(decoder.push(frame('cc').subarray(4), emit), 'input while stopped is kept too').to.equal(true);
+      expect(seen).to.deep.equal(['a']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a', 'b']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a', 'b', 'cc']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(decoder.isIdle).to.equal(true);
+    });
+
     it('fails with badFlag for a compressed flag other than 0 or 1, and emits nothing more', () => {
       for (const flag of [2, 0x80, 0xff]) {
         const decoder = new MessageDecoder(LIMIT);
