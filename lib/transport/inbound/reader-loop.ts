@@ -33,8 +33,12 @@ export interface ReaderHost {
   openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void;
   /** Client: response headers for one of our streams (the first HEADERS). */
   receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void;
-  /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2). */
+  /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2); spends the reset budget. */
   streamError(error: StreamError): void;
+  /** Charges one reset the peer sent or caused; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
+  spendReset(): void;
+  /** Charges one frame that does nothing useful; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
+  spendInvalidFrame(): void;
   connectionError(error: ConnectionError): void;
   receiveGoAway(frame: GoAwayFrame): void;
   receivePingAck(data: Buffer): void;
@@ -65,8 +69,8 @@ export class ReaderLoop implements FrameSink {
         case FrameType.HEADERS:
           return this.onHeaders(frame);
         case FrameType.PRIORITY:
-          // Deprecated (RFC 9113 §5.3.2): parsed for validity, otherwise ignored.
-          return;
+          // Deprecated (RFC 9113 §5.3.2): parsed for validity, otherwise ignored, within a budget.
+          return this.host.spendInvalidFrame();
         case FrameType.RST_STREAM:
           return this.onRstStream(frame);
         case FrameType.SETTINGS:
@@ -85,7 +89,8 @@ export class ReaderLoop implements FrameSink {
           // The frame reader joins CONTINUATIONs into their HEADERS; a stray one never gets here.
           throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
         case 'unknown':
-          return;
+          // Unknown types MUST be ignored (RFC 9113 §5.5), but a flood of them is abuse.
+          return this.host.spendInvalidFrame();
       }
     } catch (error) {
       if (error instanceof StreamError) this.host.streamError(error);
@@ -97,6 +102,7 @@ export class ReaderLoop implements FrameSink {
   private onData(frame: DataFrame): void {
     const { registry, connectionReceiveWindow } = this.host;
     const length = frame.flowControlLength;
+    if (length === 0 && !frame.endStream) this.host.spendInvalidFrame();
     // The connection window covers every DATA frame, whatever state its stream is in (RFC 9113 §6.9).
     if (!connectionReceiveWindow.onData(length)) {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the connection window');
@@ -124,14 +130,15 @@ export class ReaderLoop implements FrameSink {
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
       const increment = stream.receiveWindow.onConsumed(padding);
-      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment });
+      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
     }
     stream.receiveData(frame.data, frame.endStream);
   }
 
   private returnConnectionWindow(length: number): void {
-    const increment = this.host.connectionReceiveWindow.onConsumed(length);
-    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+    const window = this.host.connectionReceiveWindow;
+    const increment = window.onConsumed(length);
+    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment, window });
   }
 
   private isIdle(streamId: number): boolean {
@@ -193,8 +200,10 @@ export class ReaderLoop implements FrameSink {
     if (stream === undefined) {
       // RST_STREAM on an idle stream is a connection error of type PROTOCOL_ERROR (RFC 9113 §6.4).
       if (this.isIdle(frame.streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${frame.streamId}`);
+      this.host.spendInvalidFrame();
       return;
     }
+    this.host.spendReset();
     this.host.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: true });
     stream.receiveReset(frame.errorCode, 'remote');
   }

@@ -1,3 +1,4 @@
+import type { ReceiveWindow } from '../flow-control';
 import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
 import type { SettingEntry } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
@@ -43,11 +44,16 @@ export interface TrailersItem extends ItemBase {
   headers: HeaderList | null;
 }
 
-/** We give the peer more window (stream 0 = connection). */
+/**
+ * We give the peer more window (stream 0 = connection). `window` is credited only when the frame is
+ * written: a peer that sends without reading our frames runs out of window instead of being told
+ * it has more (and so gets FLOW_CONTROL_ERROR if it keeps sending).
+ */
 export interface OutgoingWindowUpdateItem extends ItemBase {
   kind: 'outgoingWindowUpdate';
   streamId: number;
   increment: number;
+  window?: ReceiveWindow;
 }
 
 /** The peer gave us more window. */
@@ -118,17 +124,20 @@ export type ControlItem =
   | RawFramesItem;
 
 /**
- * A transport response answers something the peer did (SETTINGS ACK, PING ACK, a reset caused by a
- * peer's frame). Too many queued means the peer sends faster than it reads: the reader pauses.
+ * A transport response is an item the peer's frames caused (SETTINGS ACK, PING ACK, its window
+ * updates and ours for its data, resets it caused or sent). Too many queued means the peer sends
+ * faster than it reads: the reader pauses.
  */
 export function isTransportResponse(item: ControlItem): boolean {
   switch (item.kind) {
     case 'incomingSettings':
+    case 'incomingWindowUpdate':
+    case 'outgoingWindowUpdate':
       return true;
     case 'ping':
       return item.ack;
     case 'cleanupStream':
-      return item.responseToPeer && item.rstCode !== null;
+      return item.responseToPeer;
     default:
       return false;
   }

@@ -121,6 +121,7 @@ export class LoopyWriter {
         return;
       case 'outgoingWindowUpdate':
         this.framer.windowUpdate(item.streamId, item.increment);
+        item.window?.credit(item.increment);
         return;
       case 'incomingWindowUpdate':
         this.applyWindowUpdate(item.streamId, item.increment);

@@ -30,6 +30,8 @@ export interface StreamHost {
   streamClosed(stream: Http2Stream): void;
   /** Queued-but-unwritten bytes changed by `delta` (connection-wide stats). */
   queuedBytesChanged(delta: number): void;
+  /** A retained stream that had already closed was released: its concurrency slot is free. */
+  streamReleased(stream: Http2Stream): void;
 }
 
 /**
@@ -70,6 +72,10 @@ export class Http2Stream {
   private aborted = false;
   /** The upper layer is done with the stream's input: data is dropped, the end only closes. */
   private detached = false;
+  /** The application still works on the stream (retain() until release()). */
+  private retained = false;
+  /** Closed while retained: the connection counts it against the concurrency limit until release(). */
+  private heldAfterClose = false;
 
   constructor(
     readonly id: number,
@@ -105,6 +111,11 @@ export class Http2Stream {
 
   get headersSent(): boolean {
     return this.headersQueued;
+  }
+
+  /** Whether the stream has closed but its retain() still holds a concurrency slot. */
+  get isHeldAfterClose(): boolean {
+    return this.heldAfterClose;
   }
 
   /** Bytes received and not yet taken by the listener. */
@@ -189,6 +200,32 @@ export class Http2Stream {
       this.endDelivered = true;
       if (this.state === 'closed') this.host.streamClosed(this);
     }
+  }
+
+  /**
+   * The application keeps working on this stream (a request handler runs): until release(), the
+   * stream counts against our SETTINGS_MAX_CONCURRENT_STREAMS even after it is reset or closed, so
+   * a peer that resets streams at once cannot start more handlers than the limit (CVE-2023-44487;
+   * grpc-go never runs more handlers than MaxConcurrentStreams).
+   */
+  retain(): void {
+    this.retained = true;
+  }
+
+  /** The application is done with the stream: a closed stream's concurrency slot is freed. Idempotent. */
+  release(): void {
+    if (!this.retained) return;
+    this.retained = false;
+    if (this.heldAfterClose) {
+      this.heldAfterClose = false;
+      this.host.streamReleased(this);
+    }
+  }
+
+  /** @internal The connection removed the closed stream; true if a retain() keeps its slot taken. */
+  holdAfterClose(): boolean {
+    if (this.retained) this.heldAfterClose = true;
+    return this.heldAfterClose;
   }
 
   /** Attaches the listener and delivers anything that arrived before it. */

@@ -93,6 +93,8 @@ class RecordingStreamHost implements StreamHost {
   consumed(stream: Http2Stream, bytes: number): void {
     this.consumedCalls.push([stream.id, bytes]);
   }
+  streamReleased(): void {}
+
   streamClosed(stream: Http2Stream): void {
     this.closedStreams.push(stream.id);
   }
