@@ -5,6 +5,9 @@
 export const MESSAGE_HEADER_LENGTH = 5;
 const EMPTY = Buffer.alloc(0);
 
+/** From this size on a response message is not copied behind its prefix (sent as two writes). */
+export const LARGE_MESSAGE = 16 * 1024;
+
 /** Frames one serialized message. */
 export function encodeMessage(message: Buffer, compressed = false): Buffer {
   const framed = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH + message.length);
