@@ -1,7 +1,8 @@
 /**
  * One hostile or careless peer must not freeze, exhaust or crash the server through the gRPC layer:
  * cancelled calls stop their handlers' writing, requests wait in the transport (window withheld)
- * rather than in the call, and a handler ignoring backpressure is cut off at a byte limit.
+ * rather than in the call, a handler ignoring backpressure is cut off at a byte limit, and a
+ * handler that still works keeps its stream's concurrency slot after the client resets it.
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { frames } from '../support/frames';
 import { grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
 
 const ECHO = '/grpc.examples.echo.Echo/';
+const UNARY = `${ECHO}UnaryEcho`;
 const SERVER_STREAMING = `${ECHO}ServerStreamingEcho`;
 const CLIENT_STREAMING = `${ECHO}ClientStreamingEcho`;
 const BIDI = `${ECHO}BidirectionalStreamingEcho`;
@@ -320,6 +322,63 @@ describe('integration: call hardening', () => {
       } finally {
         client.close();
       }
+    });
+  });
+
+  describe('handler retention (rapid reset)', () => {
+    it('a unary handler that has not answered keeps its slot after the client resets; answering frees it', async () => {
+      const callbacks: ((error: unknown, value?: unknown) => void)[] = [];
+      ({ server, port } = await startEchoServer(
+        {
+          UnaryEcho(_call: unknown, callback: (error: unknown, value?: unknown) => void) {
+            callbacks.push(callback);
+          },
+        },
+        { transport: { settings: { maxConcurrentStreams: 2 } } },
+      ));
+      const raw = await connect(port);
+      raw.request(1, grpcRequestHeaders(UNARY), echoRequest('a'));
+      raw.request(3, grpcRequestHeaders(UNARY), echoRequest('b'));
+      await eventually(() => callbacks.length === 2);
+      raw.send([frames.rstStream(1, ErrorCode.CANCEL), frames.rstStream(3, ErrorCode.CANCEL)]);
+      await roundTrip(raw);
+      expect(server!.connectionStats()[0]).to.include({ streams: 0, retainedStreams: 2 });
+      // Both slots are still taken: a third call is refused rather than starting a third handler.
+      raw.request(5, grpcRequestHeaders(UNARY), echoRequest('c'));
+      await raw.expectRstStream(5, ErrorCode.REFUSED_STREAM);
+      expect(callbacks).to.have.length(2);
+      callbacks[0]!(null, { message: 'late' });
+      expect(server!.connectionStats()[0]!.retainedStreams).to.equal(1);
+      callbacks[1]!(new Error('late too'));
+      expect(server!.connectionStats()[0]!.retainedStreams).to.equal(0);
+      raw.request(7, grpcRequestHeaders(UNARY), echoRequest('d'));
+      await eventually(() => callbacks.length === 3);
+      callbacks[2]!(null, { message: 'd' });
+      expect((await raw.expectResponse(7)).grpcStatus).to.equal('0');
+    });
+
+    it('streaming handlers release their slot when the call is cancelled (or expired on arrival); calls answered before a handler never retain', async () => {
+      let streaming: ServerWritableStream | undefined;
+      ({ server, port } = await startEchoServer({
+        ServerStreamingEcho(call: ServerWritableStream) {
+          streaming = call; // writes nothing, never ends
+        },
+        ClientStreamingEcho() {
+          // never answers: retained until the connection goes
+        },
+      }));
+      const raw = await connect(port);
+      raw.request(1, grpcRequestHeaders(SERVER_STREAMING), echoRequest('s'));
+      raw.request(3, grpcRequestHeaders(`${ECHO}Nope`), echoRequest('unknown'));
+      raw.send(raw.requestFrames(5, grpcRequestHeaders(CLIENT_STREAMING), echoRequest('c'), false));
+      raw.send(raw.requestFrames(7, grpcRequestHeaders(BIDI, ['grpc-timeout', '0n']), echoRequest('expired'), false));
+      expect((await raw.expectResponse(3)).grpcStatus).to.equal(String(grpc.status.UNIMPLEMENTED));
+      expect((await raw.expectResponse(7)).grpcStatus).to.equal(String(grpc.status.DEADLINE_EXCEEDED));
+      await eventually(() => streaming !== undefined);
+      raw.send([frames.rstStream(1, ErrorCode.CANCEL), frames.rstStream(5, ErrorCode.CANCEL), frames.rstStream(7, ErrorCode.CANCEL)]);
+      await roundTrip(raw);
+      expect(streaming!.cancelled).to.equal(true);
+      expect(server!.connectionStats()[0]).to.include({ streams: 0, retainedStreams: 1 });
     });
   });
 });

@@ -232,9 +232,11 @@ class ResponseSideMembers {
   /**
    * Destroyed by us on cancellation, or by the handler: with an error its status is sent (the
    * 'error' listener); without one the client gets CANCELLED rather than a call that never ends.
+   * Either way the handler is done with the stream.
    */
   _destroy(error: Error | null, callback: WriteCallback): void {
     if (error === null && this.core.canSend) this.core.sendStatus({ code: Status.CANCELLED, details: 'Call destroyed by the server handler' });
+    this.core.releaseStream();
     callback(error);
   }
   /** grpc-js's end(metadata?, message?, callback?): a message goes through write() (it needs serializing). */

@@ -66,6 +66,8 @@ export class ServerCall implements StreamListener {
   private abortController: AbortController | null = null;
   private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
   private requestMetadata: Metadata | null = null;
+  /** A streaming handler runs until the call ends: its stream is retained until then. */
+  private releaseOnEnd = false;
 
   constructor(
     readonly stream: Http2Stream,
@@ -309,6 +311,22 @@ export class ServerCall implements StreamListener {
     return this.limits.maxResponseBacklog;
   }
 
+  /**
+   * The handler starts working on the stream: it keeps its concurrency slot, even once reset, until
+   * releaseStream() (so resetting streams cannot start more handlers than the limit). With
+   * `untilEnd` (streaming handlers) the release comes when the call ends or is cancelled.
+   */
+  retainStream(untilEnd: boolean): void {
+    // Already over (a deadline that expired on arrival): no end is coming to release it.
+    if (untilEnd && !this.canSend) return;
+    this.releaseOnEnd = untilEnd;
+    this.stream.retain();
+  }
+
+  releaseStream(): void {
+    this.stream.release();
+  }
+
   /** A streaming handler piled up more unsent responses than allowed: RESOURCE_EXHAUSTED, and it sees the call cancelled. */
   exhaustBacklog(backlog: number): void {
     if (!this.canSend) return;
@@ -379,6 +397,7 @@ export class ServerCall implements StreamListener {
 
   private finish(state: CallState): void {
     this.state = state;
+    if (this.releaseOnEnd) this.stream.release();
     if (this.deadlineTimer !== null) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = null;
