@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Server, type ServerDuplexStream, type ServerReadableStream, type ServerWritableStream } from '../../lib';
 import { ErrorCode } from '../../lib/transport/errors';
 import { FrameType } from '../../lib/transport/frame/frame-type';
@@ -107,6 +108,25 @@ describe('integration: call hardening', () => {
       expect(call!.destroyed).to.equal(true);
       expect(call!.write({ message: 'late' })).to.equal(false);
       expect(events).to.deep.equal(['cancelled', 'close']);
+    });
+
+    it('100 server-streaming calls that are never read, then a lost connection: the event loop stays responsive (it froze 15+ s)', async () => {
+      ({ server, port } = await startEchoServer());
+      const raw = await connect(port);
+      const request = echoRequest(`repeat:1000000:${'x'.repeat(1000)}`);
+      raw.send(Array.from({ length: 100 }, (_, index) => raw.requestFrames(1 + 2 * index, grpcRequestHeaders(SERVER_STREAMING), request)).flat());
+      // Each handler fills its transport quota (64 KiB) and then waits for 'drain'.
+      await eventually(() => server!.stats.streams === 100 && server!.stats.queuedBytes >= 100 * 60 * 1024);
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      const started = Date.now();
+      raw.destroy();
+      await eventually(() => server!.stats.connections === 0);
+      await turns();
+      delay.disable();
+      const elapsed = Date.now() - started;
+      expect(delay.max / 1e6, 'longest event-loop stall (ms)').to.be.below(1000);
+      expect(elapsed, 'ms until the connection and its 100 calls are gone').to.be.below(2000);
     });
 
     it('bidi: both sides end on cancellation; the request loop stops, no error event, writes return false', async () => {
