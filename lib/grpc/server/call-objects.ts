@@ -245,6 +245,8 @@ class ResponseSideMembers {
     if (rest.length > 0 && typeof rest[0] !== 'function') {
       const message = rest.shift();
       if (message !== null && message !== undefined) this.write(message);
+      // An encoding argument means nothing for messages; left in place the Writable would write it.
+      if (typeof rest[0] === 'string') rest.shift();
     }
     return writableEnd.apply(this as unknown as Writable, rest) as unknown as this;
   }
