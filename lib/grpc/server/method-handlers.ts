@@ -178,8 +178,12 @@ function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: Serve
 async function pump(source: AsyncIterable<unknown>, call: ServerWritableStream | ServerDuplexStream): Promise<void> {
   try {
     for await (const value of source) {
-      if (call.cancelled || !call.core.canSend) return;
-      if (!call.write(value)) await untilWritable(call);
+      if (!call.core.canSend) return;
+      if (!call.write(value)) {
+        await untilWritable(call);
+        // Checked again after waiting: a cancelled call must not pull one more value from the source.
+        if (!call.core.canSend) return;
+      }
     }
     if (call.core.canSend) call.end();
   } catch (error) {
