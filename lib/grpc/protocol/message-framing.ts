@@ -60,7 +60,10 @@ export class MessageDecoder {
   private error: MessageDecodeError | null = null;
   private stopped = false;
   private pushing = false;
-  /** Unread input kept by stop(). */
+  /**
+   * Unread input, in order: kept by stop(), or pushed from inside an emit (it follows the chunk
+   * being decoded). Our own copy, so resuming and stopping again only slices it.
+   */
   private rest: Buffer | null = null;
 
   constructor(private maxMessageSize: number) {}
@@ -97,11 +100,14 @@ export class MessageDecoder {
   /** Ends a stop(): decodes any input it kept. Returns false if that input is malformed (see `failure`). */
   resume(emit: (message: FramedMessage) => void): boolean {
     this.stopped = false;
-    // Called from inside an emit: the running push continues by itself.
-    if (this.pushing || this.rest === null) return this.error === null;
-    const rest = this.rest;
-    this.rest = null;
-    return this.push(rest, emit);
+    // Called from inside an emit: the running push goes on, kept input included.
+    if (this.pushing) return this.error === null;
+    this.pushing = true;
+    try {
+      return this.decodeRest(emit);
+    } finally {
+      this.pushing = false;
+    }
   }
 
   /**
@@ -110,24 +116,36 @@ export class MessageDecoder {
    */
   push(chunk: Buffer, emit: (message: FramedMessage) => void): boolean {
     if (this.error !== null) return false;
-    if (this.stopped) {
-      this.keep(chunk, 0);
+    if (this.stopped || this.pushing) {
+      // Stopped, or fed from inside an emit: decoded after what is already held.
+      const copy = Buffer.from(chunk);
+      this.rest = this.rest === null ? copy : Buffer.concat([this.rest, copy]);
       return true;
     }
     this.pushing = true;
     try {
-      return this.decode(chunk, emit);
+      return this.decode(chunk, emit, false) && this.decodeRest(emit);
     } finally {
       this.pushing = false;
     }
   }
 
-  private decode(chunk: Buffer, emit: (message: FramedMessage) => void): boolean {
+  private decodeRest(emit: (message: FramedMessage) => void): boolean {
+    while (!this.stopped && this.rest !== null) {
+      const rest = this.rest;
+      this.rest = null;
+      if (!this.decode(rest, emit, true)) return false;
+    }
+    return this.error === null;
+  }
+
+  /** Decodes `chunk` (`own`: our kept input, else the caller's) until its end or a stop(). */
+  private decode(chunk: Buffer, emit: (message: FramedMessage) => void, own: boolean): boolean {
     let offset = 0;
     const length = chunk.length;
     while (offset < length) {
       if (this.stopped) {
-        this.keep(chunk, offset);
+        this.keepTail(chunk, offset, own);
         return true;
       }
       if (this.bodySize === -1) {
@@ -187,10 +205,14 @@ export class MessageDecoder {
     this.body = body;
   }
 
-  /** Keeps a copy of the unread input (the caller may reuse its chunk once push returns). */
-  private keep(chunk: Buffer, offset: number): void {
-    const tail = Buffer.from(chunk.subarray(offset));
-    this.rest = this.rest === null ? tail : Buffer.concat([this.rest, tail]);
+  /**
+   * Keeps the unread tail of the chunk being decoded, ahead of input pushed meanwhile: a copy of a
+   * caller's chunk (it may be reused once push returns), a slice of our own, so a consumer that
+   * stops after every message costs one copy per chunk.
+   */
+  private keepTail(chunk: Buffer, offset: number, own: boolean): void {
+    const tail = own ? chunk.subarray(offset) : Buffer.from(chunk.subarray(offset));
+    this.rest = this.rest === null ? tail : Buffer.concat([tail, this.rest]);
   }
 
   private checkHeader(size: number): boolean {

@@ -272,6 +272,48 @@ describe('gRPC message framing', () => {
       expect(decoder.isIdle).to.equal(true);
     });
 
+    it('a consumer that stops after every message costs one copy of the chunk, not one per message', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const chunk = Buffer.concat(Array.from({ length: 1000 }, (_, index) => frame(String(index))));
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        seen.push(message.data.toString());
+        decoder.stop();
+      };
+      const copied: number[] = [];
+      const { from } = Buffer;
+      Buffer.from = ((...args: unknown[]) => {
+        const result = (from as (...rest: unknown[]) => Buffer).apply(Buffer, args);
+        copied.push(result.length);
+        return result;
+      }) as typeof Buffer.from;
+      try {
+        decoder.push(chunk, emit);
+        while (decoder.isStopped) decoder.resume(emit);
+      } finally {
+        Buffer.from = from;
+      }
+      expect(seen).to.have.length(1000);
+      expect(seen[999]).to.equal('999');
+      expect(copied.reduce((sum, size) => sum + size, 0), 'bytes copied').to.be.below(chunk.length);
+    });
+
+    it('input pushed from inside an emit is decoded after the chunk it interrupted, in order, across stops', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        const text = message.data.toString();
+        seen.push(text);
+        if (text === 'a1') decoder.push(Buffer.concat([frame('b1'), frame('b2')]), emit);
+        if (text === 'a2') decoder.stop();
+      };
+      decoder.push(Buffer.concat([frame('a1'), frame('a2'), frame('a3')]), emit);
+      expect(seen).to.deep.equal(['a1', 'a2']);
+      decoder.resume(emit);
+      expect(seen).to.deep.equal(['a1', 'a2', 'a3', 'b1', 'b2']);
+      expect(decoder.isIdle).to.equal(true);
+    });
+
     it('fails with badFlag for a compressed flag other than 0 or 1, and emits nothing more', () => {
       for (const flag of [2, 0x80, 0xff]) {
         const decoder = new MessageDecoder(LIMIT);
