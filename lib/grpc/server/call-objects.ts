@@ -76,7 +76,7 @@ export interface ServerUnaryCall<Request = unknown> extends SharedMembers {}
  * Readable, paused through the transport's flow control. Installed on both classes' prototypes.
  * The Readable holds at most one message the handler has not taken (highWaterMark 1): the next
  * ones wait as bytes in the transport, whose window is withheld, so a client cannot make a call
- * hold more than that (16 × 4 MiB with Node's default of 16 objects).
+ * hold more than that (Node's default would let 16 decoded messages of up to 4 MiB each pile up).
  */
 class RequestReaderMembers {
   declare readonly core: ServerCall;
@@ -106,7 +106,7 @@ export class ServerReadableStream<Request = unknown> extends Readable {
     super({ objectMode: true, highWaterMark: 1 });
   }
 
-  /** 'cancelled', then the requests end by destruction (no 'error'): buffered ones are dropped, reading loops stop. */
+  /** 'cancelled', then the requests end by destruction (no 'error'): nothing more is delivered, reading loops stop. */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
     this.destroy();
