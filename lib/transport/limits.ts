@@ -55,16 +55,21 @@ export class TokenBucket {
 
   /** Spends one token; false when the bucket is empty. */
   take(): boolean {
-    const now = this.clock();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
-    this.refilledAt = now;
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
   }
 
-  /** Whole tokens left (for tests and stats). */
+  /** Whole tokens left now (for tests and stats). */
   get available(): number {
+    this.refill();
     return Math.floor(this.tokens);
+  }
+
+  private refill(): void {
+    const now = this.clock();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
+    this.refilledAt = now;
   }
 }
