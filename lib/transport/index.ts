@@ -13,6 +13,6 @@ export { defaultSettings } from './settings';
 export type { Settings } from './settings';
 export type { HeaderList } from './hpack/header-block';
 export { encodeStaticHeaderBlock, HeaderTemplate } from './hpack/header-block';
-export { parseRequestHead, parseResponseHead, checkTrailers } from './hpack/header-list';
-export type { RequestHead, ResponseHead } from './hpack/header-list';
+export { parseRequestHead, parseResponseHead, checkTrailers } from './http/message-head';
+export type { RequestHead, ResponseHead } from './http/message-head';
 export type { GoAwayFrame } from './frame/frame';

@@ -5,6 +5,7 @@ import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
 import { CLIENT_PREFACE } from '../frame/frame-type';
 import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
+import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop, type ReaderHost } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
@@ -306,7 +307,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (!this.invalidFrameBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many frames that do nothing');
   }
 
-  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void {
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void {
     // Streams above the last id of a GOAWAY we sent are ignored (RFC 9113 §6.8), refused here.
     // Reset streams whose handlers still run count too: resetting a stream must not free a slot
     // for another handler while the first one works (rapid reset, CVE-2023-44487).
@@ -321,7 +322,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       state: openedState(endStream, 'remote'),
       headers,
     });
-    stream.headersTruncated = truncated;
+    stream.headersTruncated = head === null;
+    stream.requestHead = head;
+    if (head !== null) stream.expectedLength = head.contentLength;
     stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
     this.put({ kind: 'registerStream', stream });
@@ -329,8 +332,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.emit('stream', stream);
   }
 
-  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void {
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void {
     stream.responseHeadersReceived = true;
+    stream.responseHead = head;
     const listener = stream.listener;
     if (listener?.onHeaders) listener.onHeaders(headers, endStream);
     if (endStream) stream.receiveEnd(null);

@@ -12,6 +12,7 @@ import type {
 } from '../frame/frame';
 import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
+import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
 import type { ControlItem } from '../outbound/control-item';
 import { applySettings, type Settings } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
@@ -29,10 +30,10 @@ export interface ReaderHost {
   readonly peerSettings: Settings;
   readonly connectionReceiveWindow: ReceiveWindow;
   put(item: ControlItem): boolean;
-  /** Server: the peer opened a stream with these request headers. */
-  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void;
-  /** Client: response headers for one of our streams (the first HEADERS). */
-  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void;
+  /** Server: the peer opened a stream with this validated request (head null: headers truncated). */
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void;
+  /** Client: validated response headers for one of our streams (the first final HEADERS). */
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void;
   /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2); spends the reset budget. */
   streamError(error: StreamError): void;
   /** Charges one reset the peer sent or caused; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
@@ -126,6 +127,14 @@ export class ReaderLoop implements FrameSink {
     if (!stream.receiveWindow.onData(length)) {
       throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
     }
+    if (stream.expectedLength >= 0) {
+      // A content-length that does not equal the sum of the DATA payload lengths makes the
+      // message malformed (RFC 9113 §8.1.1).
+      stream.receivedLength += frame.data.length;
+      if (stream.receivedLength > stream.expectedLength || (frame.endStream && stream.receivedLength !== stream.expectedLength)) {
+        throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`);
+      }
+    }
     const padding = length - frame.data.length;
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
@@ -168,7 +177,15 @@ export class ReaderLoop implements FrameSink {
         if (id > registry.lastPeerStreamId) {
           if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
           registry.openedByPeer(id);
-          this.host.openPeerStream(id, decoded.headers, frame.endStream, decoded.oversized);
+          let head: RequestHead | null = null;
+          if (!decoded.oversized) {
+            const parsed = parseRequestHead(decoded.headers);
+            // A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1).
+            if (typeof parsed === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, parsed);
+            if (frame.endStream && parsed.contentLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${parsed.contentLength} without DATA`);
+            head = parsed;
+          }
+          this.host.openPeerStream(id, decoded.headers, frame.endStream, head);
           return;
         }
         if (registry.wasRecentlyReset(id)) return;
@@ -187,11 +204,30 @@ export class ReaderLoop implements FrameSink {
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
     }
     if (!isServer && !stream.responseHeadersReceived) {
-      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream);
+      const head = parseResponseHead(decoded.headers);
+      if (typeof head === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, head);
+      if (head.status < 200) {
+        // Interim responses (1xx) precede the final one; 101 is not allowed in HTTP/2 (RFC 9113 §8.6),
+        // and an interim response cannot end the stream (§8.1).
+        if (head.status === 101 || frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `interim response ${head.status}`);
+        return;
+      }
+      // Responses to HEAD and 204/304 carry a content-length without content (RFC 9110 §8.6).
+      if (head.status !== 204 && head.status !== 304 && !isHeadRequest(stream.headers)) stream.expectedLength = head.contentLength;
+      if (frame.endStream && stream.expectedLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} without DATA`);
+      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream, head);
       return;
     }
-    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1).
+    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1) and carry no
+    // pseudo-header fields.
     if (!frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
+    if (!decoded.oversized) {
+      const problem = checkTrailers(decoded.headers);
+      if (problem !== null) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, problem);
+    }
+    if (stream.expectedLength >= 0 && stream.receivedLength !== stream.expectedLength) {
+      throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength} bytes of DATA`);
+    }
     stream.receiveEnd(decoded.headers);
   }
 
@@ -232,4 +268,9 @@ export class ReaderLoop implements FrameSink {
     }
     this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
   }
+}
+
+function isHeadRequest(headers: HeaderList): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === ':method') return headers[index + 1] === 'HEAD';
+  return false;
 }

@@ -1,6 +1,7 @@
 import { ErrorCode, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
 import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
+import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { OutboundStream } from '../outbound/outbound-stream';
@@ -51,6 +52,14 @@ export class Http2Stream {
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
+  /** Server side: the validated request head (null only when the headers were truncated). */
+  requestHead: RequestHead | null = null;
+  /** Client side: the validated response head, once it arrived. */
+  responseHead: ResponseHead | null = null;
+  /** @internal The peer's content-length (-1: none) and the DATA bytes received against it (RFC 9113 §8.1.1). */
+  expectedLength = -1;
+  /** @internal */
+  receivedLength = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
