@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ConnectionError, ErrorCode, type Initiator, StreamError, UserError } from '../errors';
 import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
@@ -62,6 +62,16 @@ export interface ConnectionStats {
 type Role = 'server' | 'client';
 
 /**
+ * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
+ * pair). Socket-only members are used when present.
+ */
+export type TransportSocket = Duplex & {
+  setNoDelay?(noDelay?: boolean): unknown;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+};
+
+/**
  * One HTTP/2 connection over a socket: wires the read path (socket → FrameReader → ReaderLoop →
  * streams) to the write path (streams → ControlBuffer → LoopyWriter → FrameWriter → socket).
  *
@@ -94,7 +104,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private readonly onSocketData = (chunk: Buffer) => this.reader.push(chunk);
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: TransportSocket,
     role: Role,
     options: ConnectionOptions = {},
   ) {
@@ -126,7 +136,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     // waits for the SETTINGS ACK.
     if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
 
-    socket.setNoDelay(true);
+    // Frames are batched per writer turn already; Nagle would only add latency.
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', this.onSocketData);
     socket.on('error', () => {}); // 'close' follows and does the cleanup
     socket.on('close', () => this.onSocketClose());
@@ -169,8 +180,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (this.isServer) throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     const id = this.registry.allocateLocalId();
+    // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
-      state: openedState(endStream, 'local'),
+      state: openedState(false, 'local'),
       headers,
     });
     this.registry.add(stream);
