@@ -37,10 +37,11 @@ export class ConnectionError extends Http2Error {
   readonly code = 'ERR_HTTP2_CONNECTION';
   constructor(
     readonly errorCode: number,
-    message: string,
+    /** Why, as sent in the GOAWAY's debug data (e.g. "too_many_pings", which gRPC clients look for). */
+    readonly reason: string,
     readonly initiator: Initiator = 'library',
   ) {
-    super(`${errorCodeName(errorCode)}: ${message}`);
+    super(`${errorCodeName(errorCode)}: ${reason}`);
     this.name = 'ConnectionError';
   }
 }

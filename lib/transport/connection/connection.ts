@@ -13,6 +13,7 @@ import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
+import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleHost, type LifecycleOptions } from './lifecycle';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
 import { Http2Stream, type StreamHost } from '../stream/http2-stream';
 import { openedState } from '../stream/stream-state';
@@ -31,6 +32,8 @@ export interface ConnectionOptions {
   throttleThreshold?: number;
   /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** Handshake, idle, age, keepalive, ping-policy and data-rate timers (defaults: DEFAULT_LIFECYCLE). */
+  lifecycle?: Partial<LifecycleOptions>;
 }
 
 export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
@@ -78,7 +81,7 @@ export type TransportSocket = Duplex & {
  * Events: 'stream' (server: a peer opened a stream), 'goaway' (GoAwayFrame), 'connectionError'
  * (ConnectionError we sent a GOAWAY for), 'close'.
  */
-export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost {
+export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost, LifecycleHost {
   readonly isServer: boolean;
   readonly registry: StreamRegistry;
   readonly decoder = new HeaderBlockDecoder();
@@ -96,12 +99,18 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private closed = false;
   private goingAway = false;
   private peerGoAway: GoAwayFrame | null = null;
-  private pingWaiters: ((error: Error | null) => void)[] = [];
+  /** ping() callers by the counter in their PING payload. */
+  private readonly pingWaiters = new Map<number, (error: Error | null) => void>();
+  private pingCounter = 0;
+  private readonly lifecycle: ConnectionLifecycle;
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
-  private readonly onSocketData = (chunk: Buffer) => this.reader.push(chunk);
+  private readonly onSocketData = (chunk: Buffer) => {
+    this.lifecycle.readActivity = true;
+    this.reader.push(chunk);
+  };
 
   constructor(
     readonly socket: TransportSocket,
@@ -132,6 +141,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
       maxContinuationFrames: limits.maxContinuationFrames,
     });
+    this.lifecycle = new ConnectionLifecycle(this, { ...DEFAULT_LIFECYCLE, ...options.lifecycle });
     // A larger table than the default applies at once (the peer may use less); a smaller one
     // waits for the SETTINGS ACK.
     if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
@@ -195,13 +205,23 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     return this.peerSettings.maxConcurrentStreams - this.registry.size;
   }
 
-  /** Sends a PING and resolves with the round-trip time in ms. */
-  ping(): Promise<number> {
+  /** Sends a PING and resolves with the round-trip time in ms; its ACK is matched by payload. */
+  ping(): Promise<number>;
+  /** @internal Sends a PING with this payload (keepalive). */
+  ping(data: Buffer): void;
+  ping(data?: Buffer): Promise<number> | void {
+    if (data !== undefined) {
+      this.put({ kind: 'ping', ack: false, data });
+      return;
+    }
     const started = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new UserError('connection closed'));
-      this.pingWaiters.push((error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
-      this.put({ kind: 'ping', ack: false, data: Buffer.alloc(8) });
+      const id = ++this.pingCounter;
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(id, 4);
+      this.pingWaiters.set(id, (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
+      this.put({ kind: 'ping', ack: false, data: payload });
     });
   }
 
@@ -231,6 +251,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private terminate(errorCode: number, debug: string, initiator: Initiator): void {
     this.closed = true;
     this.goingAway = true;
+    this.lifecycle.stop();
     this.reader.stop();
     this.socket.off('data', this.onSocketData);
     this.controlBuffer.put({
@@ -247,8 +268,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   private failStreams(errorCode: number, initiator: Initiator): void {
     for (const stream of [...this.registry.values()]) stream.receiveReset(errorCode, initiator);
-    const waiters = this.pingWaiters;
-    this.pingWaiters = [];
+    const waiters = [...this.pingWaiters.values()];
+    this.pingWaiters.clear();
     for (const waiter of waiters) waiter(new UserError('connection closed'));
   }
 
@@ -260,6 +281,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private onSocketClose(): void {
     const wasClosed = this.closed;
     this.closed = true;
+    this.lifecycle.stop();
     this.reader.stop();
     this.controlBuffer.finish();
     this.framer.abort();
@@ -283,6 +305,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   // ---- StreamHost ----
 
   put(item: ControlItem): boolean {
+    if (item.kind === 'headers' || item.kind === 'data') this.lifecycle.dataSent();
     return this.controlBuffer.put(item);
   }
 
@@ -296,6 +319,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   streamClosed(stream: Http2Stream): void {
     if (!this.registry.remove(stream)) return;
     if (stream.holdAfterClose()) this.retainedClosed++;
+    this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
   }
 
@@ -341,6 +365,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.registry.add(stream);
     this.put({ kind: 'registerStream', streamId: id, events: stream });
     if (endStream) stream.receiveEnd(null);
+    else this.lifecycle.watchDataRate(stream);
     this.emit('stream', stream);
   }
 
@@ -368,7 +393,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   connectionError(error: ConnectionError): void {
     if (this.closed) return;
     this.emit('connectionError', error);
-    this.terminate(error.errorCode, error.message, error.initiator);
+    this.terminate(error.errorCode, error.reason, error.initiator);
   }
 
   receiveGoAway(frame: GoAwayFrame): void {
@@ -390,9 +415,49 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
   }
 
-  receivePingAck(): void {
-    const waiter = this.pingWaiters.shift();
-    if (waiter !== undefined) waiter(null);
+  receivePing(): void {
+    this.lifecycle.peerPing();
+  }
+
+  receivePingAck(data: Buffer): void {
+    if (this.lifecycle.pingAck(data)) return;
+    const id = data.readUInt32BE(4);
+    const waiter = this.pingWaiters.get(id);
+    if (waiter === undefined) return;
+    this.pingWaiters.delete(id);
+    waiter(null);
+  }
+
+  receiveSettings(): void {
+    this.lifecycle.handshakeDone();
+  }
+
+  // ---- LifecycleHost ----
+
+  get openStreams(): number {
+    return this.registry.size;
+  }
+
+  drain(debug: string): void {
+    this.goAway(ErrorCode.NO_ERROR, debug);
+  }
+
+  fail(error: ConnectionError): void {
+    this.connectionError(error);
+  }
+
+  destroy(): void {
+    this.lifecycle.stop();
+    this.socket.destroy();
+  }
+
+  resetSlowStream(stream: Http2Stream): void {
+    // Kestrel answers a too-slow request body the same way: the stream ends, the connection stays.
+    stream.reset(ErrorCode.CANCEL);
+  }
+
+  exemptFromDataRate(stream: Http2Stream): void {
+    this.lifecycle.unwatchDataRate(stream);
   }
 
   receiveSettingsAck(): void {

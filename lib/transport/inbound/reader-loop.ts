@@ -42,7 +42,11 @@ export interface ReaderHost {
   spendInvalidFrame(): void;
   connectionError(error: ConnectionError): void;
   receiveGoAway(frame: GoAwayFrame): void;
+  /** The peer sent a PING; throws ConnectionError(ENHANCE_YOUR_CALM) when it pings too often. */
+  receivePing(): void;
   receivePingAck(data: Buffer): void;
+  /** The peer's SETTINGS (not an ACK) arrived and were applied. */
+  receiveSettings(): void;
   receiveSettingsAck(): void;
 }
 
@@ -251,6 +255,7 @@ export class ReaderLoop implements FrameSink {
     }
     applySettings(this.host.peerSettings, frame.entries);
     this.host.put({ kind: 'incomingSettings', entries: frame.entries });
+    this.host.receiveSettings();
   }
 
   private onPing(frame: PingFrame): void {
@@ -258,6 +263,7 @@ export class ReaderLoop implements FrameSink {
       this.host.receivePingAck(frame.data);
       return;
     }
+    this.host.receivePing();
     // Receivers of a PING without ACK MUST send one with ACK and the identical payload (RFC 9113 §6.7).
     this.host.put({ kind: 'ping', ack: true, data: Buffer.from(frame.data) });
   }

@@ -32,6 +32,8 @@ export interface StreamHost {
   queuedBytesChanged(delta: number): void;
   /** A retained stream that had already closed was released: its concurrency slot is free. */
   streamReleased(stream: Http2Stream): void;
+  /** The peer may let this stream idle: no minimum data rate. */
+  exemptFromDataRate(stream: Http2Stream): void;
 }
 
 /**
@@ -58,6 +60,8 @@ export class Http2Stream implements OutboundEvents {
   expectedLength = -1;
   /** @internal */
   receivedLength = 0;
+  /** DATA payload bytes received (for the minimum data rate). */
+  bytesReceived = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
@@ -121,6 +125,11 @@ export class Http2Stream implements OutboundEvents {
   /** Whether the stream has closed but its retain() still holds a concurrency slot. */
   get isHeldAfterClose(): boolean {
     return this.heldAfterClose;
+  }
+
+  /** Whether the application paused delivery (pause() without resume()). */
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Bytes received and not yet taken by the listener. */
@@ -233,6 +242,14 @@ export class Http2Stream implements OutboundEvents {
     return this.heldAfterClose;
   }
 
+  /**
+   * A stream the peer may legitimately keep open without sending (a long-lived upload or bidi
+   * stream): it is not reset for sending below the connection's minimum data rate.
+   */
+  exemptFromDataRate(): void {
+    this.host.exemptFromDataRate(this);
+  }
+
   /** Attaches the listener and delivers anything that arrived before it. */
   setListener(listener: StreamListener): void {
     this.listener = listener;
@@ -243,6 +260,7 @@ export class Http2Stream implements OutboundEvents {
 
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
+    this.bytesReceived += chunk.length;
     if (this.detached) {
       if (endStream) this.receiveEnd(null);
       return;

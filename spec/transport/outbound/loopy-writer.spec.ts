@@ -94,6 +94,7 @@ class RecordingStreamHost implements StreamHost {
     this.consumedCalls.push([stream.id, bytes]);
   }
   streamReleased(): void {}
+  exemptFromDataRate(): void {}
 
   streamClosed(stream: Http2Stream): void {
     this.closedStreams.push(stream.id);
