@@ -181,7 +181,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     const id = this.registry.allocateLocalId();
     // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
-    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(false, 'local'),
       headers,
     });
@@ -327,10 +327,10 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       // Beyond SETTINGS_MAX_CONCURRENT_STREAMS: stream error of type REFUSED_STREAM (RFC 9113 §5.1.2).
       this.spendReset();
       this.registry.rememberReset(id);
-      this.put({ kind: 'cleanupStream', streamId: id, stream: null, rstCode: ErrorCode.REFUSED_STREAM, responseToPeer: true });
+      this.put({ kind: 'cleanupStream', streamId: id, rstCode: ErrorCode.REFUSED_STREAM, responseToPeer: true });
       return;
     }
-    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(endStream, 'remote'),
       headers,
     });
@@ -339,7 +339,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (head !== null) stream.expectedLength = head.contentLength;
     stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
-    this.put({ kind: 'registerStream', stream });
+    this.put({ kind: 'registerStream', streamId: id, events: stream });
     if (endStream) stream.receiveEnd(null);
     this.emit('stream', stream);
   }
@@ -361,7 +361,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
     const stream = this.registry.get(error.streamId);
     this.registry.rememberReset(error.streamId);
-    this.put({ kind: 'cleanupStream', streamId: error.streamId, stream: stream ?? null, rstCode: error.errorCode, responseToPeer: true });
+    this.put({ kind: 'cleanupStream', streamId: error.streamId, rstCode: error.errorCode, responseToPeer: true });
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 
@@ -379,7 +379,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       for (const stream of [...this.registry.values()]) {
         if (stream.id <= frame.lastStreamId) continue;
         // The peer never processed it: drop what the writer still holds for it, no RST needed.
-        this.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: false });
+        this.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: false });
         stream.receiveReset(ErrorCode.REFUSED_STREAM, 'remote');
       }
     }
@@ -403,8 +403,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- LoopyHost ----
 
-  streamFlowControlError(stream: Http2Stream): void {
-    this.streamError(new StreamError(stream.id, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
+  streamFlowControlError(streamId: number): void {
+    this.streamError(new StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
   }
 
   closeSocket(): void {

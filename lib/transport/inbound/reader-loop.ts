@@ -240,7 +240,7 @@ export class ReaderLoop implements FrameSink {
       return;
     }
     this.host.spendReset();
-    this.host.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: true });
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true });
     stream.receiveReset(frame.errorCode, 'remote');
   }
 

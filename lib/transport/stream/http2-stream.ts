@@ -3,8 +3,7 @@ import type { ReceiveWindow } from '../flow-control';
 import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem } from '../outbound/control-item';
-import { OutboundStream } from '../outbound/outbound-stream';
+import type { ControlItem, OutboundEvents } from '../outbound/control-item';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
@@ -40,12 +39,11 @@ export interface StreamHost {
  * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
  */
-export class Http2Stream {
+export class Http2Stream implements OutboundEvents {
   state: StreamState;
   listener: StreamListener | null = null;
   /** The HEADERS that opened the stream (a request on the server side). */
   headers: HeaderList;
-  readonly outbound: OutboundStream;
   /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
   queuedBytes = 0;
   /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
@@ -90,13 +88,11 @@ export class Http2Stream {
     readonly id: number,
     private readonly host: StreamHost,
     readonly receiveWindow: ReceiveWindow,
-    sendWindow: number,
     private readonly writeQuota: number,
     openedBy: StateOpener,
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
-    this.outbound = new OutboundStream(id, sendWindow);
   }
 
   get isClosed(): boolean {
@@ -140,7 +136,7 @@ export class Http2Stream {
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', stream: this, template, headers, endStream });
+    this.host.put({ kind: 'headers', streamId: this.id, events: this, template, headers, endStream });
   }
 
   /**
@@ -152,7 +148,7 @@ export class Http2Stream {
     if (endStream) this.localEndQueued = true;
     this.queuedBytes += data.length;
     this.host.queuedBytesChanged(data.length);
-    this.host.put({ kind: 'data', stream: this, data, endStream });
+    this.host.put({ kind: 'data', streamId: this.id, data, endStream });
     if (this.queuedBytes < this.writeQuota) return true;
     this.wantDrain = true;
     return false;
@@ -163,9 +159,9 @@ export class Http2Stream {
     this.checkWritable();
     this.localEndQueued = true;
     if (trailers === null && template === null) {
-      this.host.put({ kind: 'data', stream: this, data: EMPTY, endStream: true });
+      this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
     } else {
-      this.host.put({ kind: 'trailers', stream: this, template, headers: trailers });
+      this.host.put({ kind: 'trailers', streamId: this.id, template, headers: trailers });
     }
   }
 
@@ -174,7 +170,7 @@ export class Http2Stream {
     if (this.state === 'closed') return;
     this.localEndQueued = true;
     this.close();
-    this.host.put({ kind: 'cleanupStream', streamId: this.id, stream: this, rstCode: errorCode, responseToPeer: false });
+    this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
   }
 
   private checkWritable(): void {
@@ -318,6 +314,11 @@ export class Http2Stream {
     this.state = 'closed';
     this.recvBuffer?.clear();
     this.endDelivered = true;
+    // What was queued will never be written: the writer drops it without reporting back.
+    if (this.queuedBytes > 0) {
+      this.host.queuedBytesChanged(-this.queuedBytes);
+      this.queuedBytes = 0;
+    }
     this.host.streamClosed(this);
   }
 
@@ -325,6 +326,7 @@ export class Http2Stream {
 
   /** @internal `bytes` of queued DATA reached the frame writer. */
   onBytesWritten(bytes: number): void {
+    if (this.aborted) return;
     this.queuedBytes -= bytes;
     this.host.queuedBytesChanged(-bytes);
     if (this.wantDrain && this.queuedBytes < this.writeQuota) {
