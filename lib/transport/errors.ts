@@ -30,6 +30,17 @@ export type Initiator = 'user' | 'library' | 'remote';
 /** Base of the transport's typed errors; `code` is a stable machine-readable string. */
 export abstract class Http2Error extends Error {
   abstract readonly code: string;
+
+  /**
+   * Protocol errors answer what a peer sent and are raised per frame under attack (a reset flood
+   * makes thousands): they skip the stack trace, which would cost more than handling the frame.
+   */
+  constructor(message: string, captureStack = true) {
+    const limit = Error.stackTraceLimit;
+    if (!captureStack) Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** An error that ends the whole connection: we send GOAWAY with `errorCode` then close. RFC 9113 §5.4.1. */
@@ -41,7 +52,7 @@ export class ConnectionError extends Http2Error {
     readonly reason: string,
     readonly initiator: Initiator = 'library',
   ) {
-    super(`${errorCodeName(errorCode)}: ${reason}`);
+    super(`${errorCodeName(errorCode)}: ${reason}`, false);
     this.name = 'ConnectionError';
   }
 }
@@ -55,7 +66,7 @@ export class StreamError extends Http2Error {
     message: string,
     readonly initiator: Initiator = 'library',
   ) {
-    super(`stream ${streamId} ${errorCodeName(errorCode)}: ${message}`);
+    super(`stream ${streamId} ${errorCodeName(errorCode)}: ${message}`, false);
     this.name = 'StreamError';
   }
 }

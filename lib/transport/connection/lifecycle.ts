@@ -172,7 +172,7 @@ export class ConnectionLifecycle {
   watchDataRate(stream: RateWatchedStream): void {
     if (this.options.minDataRate <= 0 || this.stopped) return;
     this.watched.set(stream, { since: Date.now(), baseline: stream.bytesReceived });
-    this.rateTimer ??= unrefTimer(() => this.checkDataRates(), 1000);
+    this.rateTimer ??= unrefTimer(() => this.checkDataRates(), this.rateCheckInterval);
   }
 
   /** The stream no longer needs the check (the application expects it to idle). */
@@ -226,6 +226,11 @@ export class ConnectionLifecycle {
     }, this.options.maxAgeGraceMs);
   }
 
+  /** Once a second, or more often with a short grace period. */
+  private get rateCheckInterval(): number {
+    return Math.max(10, Math.min(1000, this.options.minDataRateGraceMs / 2));
+  }
+
   private checkDataRates(): void {
     this.rateTimer = null;
     if (this.stopped) return;
@@ -249,6 +254,6 @@ export class ConnectionLifecycle {
         this.host.resetSlowStream(stream);
       }
     }
-    if (this.watched.size > 0) this.rateTimer = unrefTimer(() => this.checkDataRates(), 1000);
+    if (this.watched.size > 0) this.rateTimer = unrefTimer(() => this.checkDataRates(), this.rateCheckInterval);
   }
 }
