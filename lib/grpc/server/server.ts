@@ -42,6 +42,11 @@ export interface ServerOptions {
    * Client-streaming and bidi calls may idle. Default 240; 0 disables.
    */
   'h2grpc.min_request_data_rate'?: number;
+  /**
+   * How long tryShutdown() lets running calls finish (ms); then the remaining connections are
+   * closed as by forceShutdown() (their calls see CANCELLED). Default: no limit (as grpc-js).
+   */
+  'h2grpc.drain_deadline_ms'?: number;
   /** Connections served at once; more are closed on arrival. Default: no limit. */
   'h2grpc.max_connections'?: number;
   /** Decides whether to serve a new connection (e.g. per-IP limits); false closes it at once. */
@@ -200,24 +205,35 @@ export class Server {
     this.shutdownCallbacks.push(callback);
     for (const listener of this.listeners.splice(0)) listener.close();
     for (const connection of this.connections) connection.goAway();
-    this.checkShutdown();
-  }
-
-  /** Immediate shutdown: every call is cancelled, every connection closed. */
-  forceShutdown(): void {
-    this.shuttingDown = true;
-    for (const listener of this.listeners.splice(0)) listener.close();
-    for (const connection of this.connections) {
-      connection.close(ErrorCode.NO_ERROR, 'server shutdown');
-      connection.socket.destroy();
+    const deadline = this.options['h2grpc.drain_deadline_ms'];
+    if (deadline !== undefined && deadline >= 0 && this.connections.size > 0 && this.drainTimer === null) {
+      this.drainTimer = setTimeout(() => this.forceShutdown(), deadline);
+      this.drainTimer.unref();
     }
     this.checkShutdown();
   }
+
+  /**
+   * Immediate shutdown: every call is cancelled (RST_STREAM CANCEL: clients see CANCELLED), each
+   * connection gets GOAWAY and is closed once those are written.
+   */
+  forceShutdown(): void {
+    this.shuttingDown = true;
+    for (const listener of this.listeners.splice(0)) listener.close();
+    for (const connection of this.connections) connection.close(ErrorCode.NO_ERROR, 'server shutdown');
+    this.checkShutdown();
+  }
+
+  private drainTimer: NodeJS.Timeout | null = null;
 
   private readonly shutdownCallbacks: ((error?: Error) => void)[] = [];
 
   private checkShutdown(): void {
     if (!this.shuttingDown || this.connections.size > 0) return;
+    if (this.drainTimer !== null) {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = null;
+    }
     const callbacks = this.shutdownCallbacks.splice(0);
     for (const callback of callbacks) process.nextTick(callback);
   }

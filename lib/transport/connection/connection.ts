@@ -64,6 +64,13 @@ export interface ConnectionStats {
 
 type Role = 'server' | 'client';
 
+/** The first GOAWAY of a graceful shutdown names the highest stream id there can be. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/** The PING that follows it; its ACK means the client has seen the first GOAWAY. */
+const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
+/** How long to wait for that ACK before sending the final GOAWAY anyway. */
+const HEADS_UP_TIMEOUT_MS = 1000;
+
 /**
  * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
  * pair). Socket-only members are used when present.
@@ -97,7 +104,11 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   /** Streams closed on the wire whose application has not released them yet. */
   private retainedClosed = 0;
   private closed = false;
+  /** The final GOAWAY was sent: new streams are refused, the connection closes when idle. */
   private goingAway = false;
+  /** The first of a graceful shutdown's two GOAWAYs was sent; the second waits for the PING ACK. */
+  private headsUpTimer: NodeJS.Timeout | null = null;
+  private drainDebug = '';
   private peerGoAway: GoAwayFrame | null = null;
   /** ping() callers by the counter in their PING payload. */
   private readonly pingWaiters = new Map<number, (error: Error | null) => void>();
@@ -180,7 +191,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   /** Whether a GOAWAY was sent or received: no new streams. */
   get isDraining(): boolean {
-    return this.goingAway || this.peerGoAway !== null;
+    return this.goingAway || this.headsUpTimer !== null || this.peerGoAway !== null;
   }
 
   // ---- client side ----
@@ -228,19 +239,44 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   // ---- shutdown ----
 
   /**
-   * Sends GOAWAY with the last stream id we processed (RFC 9113 §6.8); streams already open finish,
-   * newer ones are refused. The connection closes by itself once no stream is left.
+   * Graceful shutdown: streams already open finish, newer ones are refused, and the connection
+   * closes by itself once no stream is left. A server sends two GOAWAYs (grpc-go, RFC 9113 §6.8):
+   * first with the highest possible id and a PING, so requests already on their way are still
+   * served, then, once the PING ACK shows the client has seen the first, with the last stream id
+   * it processed. An error code other than NO_ERROR skips the first step.
    */
   goAway(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
+    if (this.closed || this.goingAway || this.headsUpTimer !== null) return;
+    if (!this.isServer || errorCode !== ErrorCode.NO_ERROR) {
+      this.finalGoAway(errorCode, debug);
+      return;
+    }
+    this.drainDebug = debug;
+    this.put({ kind: 'goAway', lastStreamId: MAX_STREAM_ID, errorCode, debugData: Buffer.from(debug), closeConnection: false });
+    this.put({ kind: 'ping', ack: false, data: SHUTDOWN_PING_DATA });
+    // A peer that does not answer PINGs still gets the final GOAWAY.
+    this.headsUpTimer = setTimeout(() => this.finalGoAway(errorCode, debug), HEADS_UP_TIMEOUT_MS);
+    this.headsUpTimer.unref();
+  }
+
+  private finalGoAway(errorCode: number, debug: string): void {
+    if (this.headsUpTimer !== null) {
+      clearTimeout(this.headsUpTimer);
+      this.headsUpTimer = null;
+    }
     if (this.closed || this.goingAway) return;
     this.goingAway = true;
     this.put({ kind: 'goAway', lastStreamId: this.registry.lastPeerStreamId, errorCode, debugData: Buffer.from(debug), closeConnection: false });
     this.closeIfIdle();
   }
 
-  /** Closes at once: GOAWAY, every stream reset, socket closed after the GOAWAY is written. */
+  /**
+   * Closes at once: every open stream gets RST_STREAM(CANCEL), then GOAWAY; the socket closes
+   * once they are written (or after a second, for a peer that does not read).
+   */
   close(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
     if (this.closed) return;
+    for (const stream of this.registry.values()) this.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: ErrorCode.CANCEL, responseToPeer: false });
     this.terminate(errorCode, debug, 'user');
   }
 
@@ -251,6 +287,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private terminate(errorCode: number, debug: string, initiator: Initiator): void {
     this.closed = true;
     this.goingAway = true;
+    if (this.headsUpTimer !== null) clearTimeout(this.headsUpTimer);
     this.lifecycle.stop();
     this.reader.stop();
     this.socket.off('data', this.onSocketData);
@@ -421,6 +458,10 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   receivePingAck(data: Buffer): void {
     if (this.lifecycle.pingAck(data)) return;
+    if (data.equals(SHUTDOWN_PING_DATA)) {
+      if (this.headsUpTimer !== null) this.finalGoAway(ErrorCode.NO_ERROR, this.drainDebug);
+      return;
+    }
     const id = data.readUInt32BE(4);
     const waiter = this.pingWaiters.get(id);
     if (waiter === undefined) return;

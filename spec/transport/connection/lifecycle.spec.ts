@@ -89,9 +89,15 @@ describe('Http2Connection lifecycle timers', () => {
       const raw = await connect();
       raw.request(1, grpcRequestHeaders(), null);
       await raw.expectResponse(1);
-      const goAway = await raw.expectGoAway(ErrorCode.NO_ERROR, 2000);
-      expect(goAway.debugData.toString()).to.equal('max_idle');
-      expect(goAway.lastStreamId).to.equal(1);
+      // Two steps (RFC 9113 §6.8): GOAWAY(2^31-1) with a PING, then the last processed id once the PING is answered.
+      const headsUp = await raw.expectGoAway(ErrorCode.NO_ERROR, 2000);
+      expect(headsUp.debugData.toString()).to.equal('max_idle');
+      expect(headsUp.lastStreamId).to.equal(2 ** 31 - 1);
+      const ping = await raw.expectFrame(FrameType.PING, (frame) => !frame.ack);
+      raw.send(frames.ping(ping.data, true));
+      const final = await raw.expectGoAway(ErrorCode.NO_ERROR);
+      expect(final.lastStreamId).to.equal(1);
+      expect(final.debugData.toString()).to.equal('max_idle');
       await raw.closed();
     });
 
