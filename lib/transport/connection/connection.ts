@@ -13,6 +13,7 @@ import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
+import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
 import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleHost, type LifecycleOptions } from './lifecycle';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
 import { Http2Stream, type StreamHost } from '../stream/http2-stream';
@@ -89,7 +90,8 @@ export type TransportSocket = Duplex & {
  * (ConnectionError we sent a GOAWAY for), 'close'.
  */
 export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost, LifecycleHost {
-  readonly isServer: boolean;
+  /** What differs between the roles (stream ids, preface, GOAWAY); the code paths are shared. */
+  readonly peer: Peer;
   readonly registry: StreamRegistry;
   readonly decoder = new HeaderBlockDecoder();
   readonly localSettings: Settings;
@@ -129,8 +131,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     options: ConnectionOptions = {},
   ) {
     super();
-    this.isServer = role === 'server';
-    this.registry = new StreamRegistry(this.isServer);
+    this.peer = role === 'server' ? SERVER_PEER : CLIENT_PEER;
+    this.registry = new StreamRegistry(this.peer);
     this.localSettings = { ...defaultSettings(), ...DEFAULT_LOCAL_SETTINGS, ...options.settings };
     this.writeQuota = options.writeQuota ?? 64 * 1024;
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
@@ -147,7 +149,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.framer = new FrameWriter(socket);
     this.writer = new LoopyWriter(this.controlBuffer, this.framer, new HeaderBlockEncoder(), this);
     this.reader = new FrameReader(new ReaderLoop(this), {
-      expectPreface: this.isServer,
+      expectPreface: this.peer.expectsPreface,
       maxFrameSize: this.localSettings.maxFrameSize,
       maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
       maxContinuationFrames: limits.maxContinuationFrames,
@@ -165,7 +167,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     socket.on('end', () => this.onSocketEnd());
 
     // Connection preface (RFC 9113 §3.4): the client's magic, then each side's SETTINGS first.
-    if (!this.isServer) this.controlBuffer.put({ kind: 'rawFrames', bytes: CLIENT_PREFACE });
+    if (this.peer.sendsPreface) this.controlBuffer.put({ kind: 'rawFrames', bytes: CLIENT_PREFACE });
     this.controlBuffer.put({ kind: 'outgoingSettings', entries: settingsToEntries(this.localSettings) });
     const increment = this.connectionReceiveWindow.growTo(options.connectionWindowSize ?? 1024 * 1024);
     if (increment > 0) this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
@@ -198,12 +200,13 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   /** Opens a stream with request headers (client side). */
   request(headers: HeaderList, endStream = false): Http2Stream {
-    if (this.isServer) throw new UserError('request() is for client connections');
+    if (this.peer.role !== 'client') throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     const id = this.registry.allocateLocalId();
     // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(false, 'local'),
+      by: 'local',
       headers,
     });
     this.registry.add(stream);
@@ -247,7 +250,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
    */
   goAway(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
     if (this.closed || this.goingAway || this.headsUpTimer !== null) return;
-    if (!this.isServer || errorCode !== ErrorCode.NO_ERROR) {
+    if (!this.peer.twoStepGoAway || errorCode !== ErrorCode.NO_ERROR) {
       this.finalGoAway(errorCode, debug);
       return;
     }
@@ -393,6 +396,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(endStream, 'remote'),
+      by: 'remote',
       headers,
     });
     stream.headersTruncated = head === null;
@@ -437,7 +441,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.peerGoAway = frame;
     this.emit('goaway', frame);
     // Streams we opened above the peer's last stream id were not processed: safe to retry.
-    if (!this.isServer) {
+    if (this.peer.dropsUnprocessedOnGoAway) {
       for (const stream of [...this.registry.values()]) {
         if (stream.id <= frame.lastStreamId) continue;
         // The peer never processed it: drop what the writer still holds for it, no RST needed.

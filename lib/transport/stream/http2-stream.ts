@@ -88,6 +88,8 @@ export class Http2Stream implements OutboundEvents {
   /** Closed while retained: the connection counts it against the concurrency limit until release(). */
   private heldAfterClose = false;
 
+  private readonly openedLocally: boolean;
+
   constructor(
     readonly id: number,
     private readonly host: StreamHost,
@@ -97,6 +99,12 @@ export class Http2Stream implements OutboundEvents {
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
+    this.openedLocally = openedBy.by === 'local';
+  }
+
+  /** Whether we opened the stream (a request of ours), rather than the peer. */
+  get isLocal(): boolean {
+    return this.openedLocally;
   }
 
   get isClosed(): boolean {
@@ -369,6 +377,7 @@ export class Http2Stream implements OutboundEvents {
 export interface StateOpener {
   state: StreamState;
   headers: HeaderList;
+  by: 'local' | 'remote';
 }
 
 const EMPTY = Buffer.alloc(0);
