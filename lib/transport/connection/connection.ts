@@ -7,19 +7,20 @@ import { CLIENT_PREFACE } from '../frame/frame-type';
 import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
-import { ReaderLoop, type ReaderHost } from '../inbound/reader-loop';
+import { ReaderLoop } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
-import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
+import { LoopyWriter } from '../outbound/loopy-writer';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
-import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleHost, type LifecycleOptions } from './lifecycle';
+import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './lifecycle';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
-import { Http2Stream, type StreamHost } from '../stream/http2-stream';
+import { Http2Stream } from '../stream/http2-stream';
 import { openedState } from '../stream/stream-state';
 import { StreamRegistry } from '../stream/stream-registry';
 
+/** How a connection behaves; every field is optional, with the defaults noted. */
 export interface ConnectionOptions {
   /** SETTINGS we advertise. Defaults: 100 concurrent streams, 256 KiB stream window, 16 KiB header list. */
   settings?: Partial<Settings>;
@@ -37,6 +38,7 @@ export interface ConnectionOptions {
   lifecycle?: Partial<LifecycleOptions>;
 }
 
+/** The SETTINGS we advertise unless ConnectionOptions.settings says otherwise. */
 export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
   enablePush: false,
   maxConcurrentStreams: 100,
@@ -60,10 +62,12 @@ export interface ConnectionStats {
   readerBufferedBytes: number;
   /** Whether reading is paused by the transport-response throttle. */
   throttled: boolean;
+  /** Bytes handed to the socket so far. */
   bytesWritten: number;
 }
 
-type Role = 'server' | 'client';
+/** Which end of the connection we are. */
+export type ConnectionRole = 'server' | 'client';
 
 /** The first GOAWAY of a graceful shutdown names the highest stream id there can be. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -77,10 +81,35 @@ const HEADS_UP_TIMEOUT_MS = 1000;
  * pair). Socket-only members are used when present.
  */
 export type TransportSocket = Duplex & {
+  /** Turns Nagle off when present (net.Socket). */
   setNoDelay?(noDelay?: boolean): unknown;
+  /** The peer's address, when the socket has one. */
   readonly remoteAddress?: string;
+  /** The peer's port, when the socket has one. */
   readonly remotePort?: number;
 };
+
+/** Serves HTTP/2 on a connected socket (or any Duplex): the peer opens streams ('stream' event). */
+export function createServerConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
+  return new Http2Connection(socket, 'server', options);
+}
+
+/** Speaks HTTP/2 as a client over a connected socket (or any Duplex): open streams with request(). */
+export function createClientConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
+  return new Http2Connection(socket, 'client', options);
+}
+
+/** The events of an Http2Connection and their arguments. */
+export interface ConnectionEvents {
+  /** The peer opened a stream (server role): its validated request head is `stream.requestHead`. */
+  stream: [stream: Http2Stream];
+  /** The peer sent GOAWAY: no new streams; those above its last stream id were not processed. */
+  goaway: [frame: GoAwayFrame];
+  /** The connection failed: a protocol error we answered with GOAWAY, or an internal failure. */
+  connectionError: [error: ConnectionError];
+  /** The socket closed; every stream has ended. */
+  close: [];
+}
 
 /**
  * One HTTP/2 connection over a socket: wires the read path (socket → FrameReader → ReaderLoop →
@@ -89,13 +118,18 @@ export type TransportSocket = Duplex & {
  * Events: 'stream' (server: a peer opened a stream), 'goaway' (GoAwayFrame), 'connectionError'
  * (ConnectionError we sent a GOAWAY for), 'close'.
  */
-export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost, LifecycleHost {
+export class Http2Connection extends EventEmitter<ConnectionEvents> {
   /** What differs between the roles (stream ids, preface, GOAWAY); the code paths are shared. */
   readonly peer: Peer;
+  /** @internal */
   readonly registry: StreamRegistry;
+  /** @internal */
   readonly decoder = new HeaderBlockDecoder();
+  /** The SETTINGS we advertise. */
   readonly localSettings: Settings;
+  /** The peer's SETTINGS as received so far (RFC 9113 defaults until its first SETTINGS frame). */
   readonly peerSettings: Settings = defaultSettings();
+  /** @internal */
   readonly connectionReceiveWindow: ReceiveWindow;
   private readonly controlBuffer: ControlBuffer;
   private readonly framer: FrameWriter;
@@ -125,9 +159,11 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.reader.push(chunk);
   };
 
+  /** Prefer createServerConnection()/createClientConnection(). The connection starts at once (preface, SETTINGS). */
   constructor(
+    /** The socket (any Duplex) the connection runs over. */
     readonly socket: TransportSocket,
-    role: Role,
+    role: ConnectionRole,
     options: ConnectionOptions = {},
   ) {
     super();
@@ -174,6 +210,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     void this.writer.run();
   }
 
+  /** Counters for tests and monitoring. */
   get stats(): ConnectionStats {
     return {
       streams: this.registry.size,
@@ -187,6 +224,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     };
   }
 
+  /** Whether the connection has closed (or is closing after a GOAWAY with an error or close()). */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -344,11 +382,13 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- StreamHost ----
 
+  /** @internal */
   put(item: ControlItem): boolean {
     if (item.kind === 'headers' || item.kind === 'data') this.lifecycle.dataSent();
     return this.controlBuffer.put(item);
   }
 
+  /** @internal */
   consumed(stream: Http2Stream, bytes: number): void {
     const increment = stream.receiveWindow.onConsumed(bytes);
     if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
@@ -356,6 +396,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
   }
 
+  /** @internal */
   streamClosed(stream: Http2Stream): void {
     if (!this.registry.remove(stream)) return;
     if (stream.holdAfterClose()) this.retainedClosed++;
@@ -363,26 +404,31 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (this.goingAway) this.closeIfIdle();
   }
 
+  /** @internal */
   streamReleased(): void {
     this.retainedClosed--;
   }
 
+  /** @internal */
   queuedBytesChanged(delta: number): void {
     this.queued += delta;
   }
 
   // ---- ReaderHost ----
 
+  /** @internal */
   spendReset(): void {
     // Resets are cheap to cause and each can cost a handler: past the budget the peer is abusive
     // (rapid reset CVE-2023-44487, MadeYouReset CVE-2025-8671), as nghttp2 and Node decide too.
     if (!this.resetBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
   }
 
+  /** @internal */
   spendInvalidFrame(): void {
     if (!this.invalidFrameBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many frames that do nothing');
   }
 
+  /** @internal */
   openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void {
     // Streams above the last id of a GOAWAY we sent are ignored (RFC 9113 §6.8), refused here.
     // Reset streams whose handlers still run count too: resetting a stream must not free a slot
@@ -410,6 +456,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.emit('stream', stream);
   }
 
+  /** @internal */
   receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void {
     stream.responseHeadersReceived = true;
     stream.responseHead = head;
@@ -418,6 +465,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (endStream) stream.receiveEnd(null);
   }
 
+  /** @internal */
   streamError(error: StreamError): void {
     try {
       this.spendReset();
@@ -431,12 +479,14 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 
+  /** @internal */
   connectionError(error: ConnectionError): void {
     if (this.closed) return;
     this.emit('connectionError', error);
     this.terminate(error.errorCode, error.reason, error.initiator);
   }
 
+  /** @internal */
   receiveGoAway(frame: GoAwayFrame): void {
     this.peerGoAway = frame;
     this.emit('goaway', frame);
@@ -456,10 +506,12 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
   }
 
+  /** @internal */
   receivePing(): void {
     this.lifecycle.peerPing();
   }
 
+  /** @internal */
   receivePingAck(data: Buffer): void {
     if (this.lifecycle.pingAck(data)) return;
     if (data.equals(SHUTDOWN_PING_DATA)) {
@@ -473,38 +525,46 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     waiter(null);
   }
 
+  /** @internal */
   receiveSettings(): void {
     this.lifecycle.handshakeDone();
   }
 
   // ---- LifecycleHost ----
 
+  /** @internal */
   get openStreams(): number {
     return this.registry.size;
   }
 
+  /** @internal */
   drain(debug: string): void {
     this.goAway(ErrorCode.NO_ERROR, debug);
   }
 
+  /** @internal */
   fail(error: ConnectionError): void {
     this.connectionError(error);
   }
 
+  /** @internal */
   destroy(): void {
     this.lifecycle.stop();
     this.socket.destroy();
   }
 
+  /** @internal */
   resetSlowStream(stream: Http2Stream): void {
     // Kestrel answers a too-slow request body the same way: the stream ends, the connection stays.
     stream.reset(ErrorCode.CANCEL);
   }
 
+  /** @internal */
   exemptFromDataRate(stream: Http2Stream): void {
     this.lifecycle.unwatchDataRate(stream);
   }
 
+  /** @internal */
   receiveSettingsAck(): void {
     // A smaller header table than the default binds the peer's encoder only once it has
     // acknowledged our SETTINGS (RFC 7541 §4.2); until then the decoder keeps 4096.
@@ -513,21 +573,24 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- LoopyHost ----
 
+  /** @internal */
   streamFlowControlError(streamId: number): void {
     this.streamError(new StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
   }
 
+  /** @internal */
   closeSocket(): void {
     this.closed = true;
     this.socket.end();
   }
 
+  /** @internal */
   writerFailed(error: unknown): void {
     if (this.closed) {
       this.socket.destroy();
       return;
     }
-    this.emit('connectionError', error instanceof Error ? error : new Error(String(error)));
+    this.emit('connectionError', new ConnectionError(ErrorCode.INTERNAL_ERROR, `writer failed: ${error instanceof Error ? error.message : String(error)}`));
     this.closed = true;
     this.failStreams(ErrorCode.INTERNAL_ERROR, 'library');
     this.socket.destroy();

@@ -1,15 +1,16 @@
 import { ErrorCode, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
+import { type HeaderList, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem, OutboundEvents } from '../outbound/control-item';
+import type { ControlItem } from '../outbound/control-item';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
 export interface StreamListener {
   /** Response headers (client side), or informational headers. */
   onHeaders?(headers: HeaderList, endStream: boolean): void;
+  /** Received DATA, in order; the window is returned to the peer as this returns (unless paused). */
   onData(chunk: Buffer): void;
   /** Trailers arrived; onEnd follows. */
   onTrailers(trailers: HeaderList): void;
@@ -21,7 +22,7 @@ export interface StreamListener {
   onDrain(): void;
 }
 
-/** The connection side of a stream (implemented by Http2Connection). */
+/** @internal The connection side of a stream (implemented by Http2Connection). */
 export interface StreamHost {
   put(item: ControlItem): boolean;
   /** `bytes` of the stream's received data were consumed: return window to the peer. */
@@ -41,14 +42,16 @@ export interface StreamHost {
  * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
  */
-export class Http2Stream implements OutboundEvents {
+export class Http2Stream {
+  /** Where the stream is in RFC 9113 §5.1's state machine. */
   state: StreamState;
+  /** @internal */
   listener: StreamListener | null = null;
   /** The HEADERS that opened the stream (a request on the server side). */
   headers: HeaderList;
   /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
   queuedBytes = 0;
-  /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
+  /** @internal Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
@@ -90,9 +93,12 @@ export class Http2Stream implements OutboundEvents {
 
   private readonly openedLocally: boolean;
 
+  /** @internal Streams come from Http2Connection (request(), the 'stream' event). */
   constructor(
+    /** The stream identifier (odd: opened by the client). */
     readonly id: number,
     private readonly host: StreamHost,
+    /** @internal */
     readonly receiveWindow: ReceiveWindow,
     private readonly writeQuota: number,
     openedBy: StateOpener,
@@ -107,6 +113,7 @@ export class Http2Stream implements OutboundEvents {
     return this.openedLocally;
   }
 
+  /** Whether the stream reached 'closed' (both ends finished, or reset). */
   get isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -126,11 +133,12 @@ export class Http2Stream implements OutboundEvents {
     return this.localEndQueued;
   }
 
+  /** Whether sendHeaders() was called. */
   get headersSent(): boolean {
     return this.headersQueued;
   }
 
-  /** Whether the stream has closed but its retain() still holds a concurrency slot. */
+  /** @internal Whether the stream has closed but its retain() still holds a concurrency slot. */
   get isHeldAfterClose(): boolean {
     return this.heldAfterClose;
   }
@@ -148,8 +156,9 @@ export class Http2Stream implements OutboundEvents {
   // ---- sending (upper layer) ----
 
   /** Sends the initial HEADERS; with endStream they are the whole response (trailers-only). */
-  sendHeaders(headers: HeaderList | null, endStream = false, template: HeaderTemplate | null = null): void {
+  sendHeaders(headers: HeaderList | null, endStream = false, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
@@ -172,8 +181,9 @@ export class Http2Stream implements OutboundEvents {
   }
 
   /** Ends the stream: with trailers (a HEADERS frame with END_STREAM) or with an empty DATA frame. */
-  end(trailers: HeaderList | null = null, template: HeaderTemplate | null = null): void {
+  end(trailers: HeaderList | null = null, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
     this.localEndQueued = true;
     if (trailers === null && template === null) {
       this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
@@ -201,6 +211,7 @@ export class Http2Stream implements OutboundEvents {
     this.paused = true;
   }
 
+  /** Delivers what arrived while paused and returns window to the peer again. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -373,7 +384,7 @@ export class Http2Stream implements OutboundEvents {
   }
 }
 
-/** How a stream came to exist: its first state and the headers that opened it. */
+/** @internal How a stream came to exist: its first state and the headers that opened it. */
 export interface StateOpener {
   state: StreamState;
   headers: HeaderList;
@@ -381,3 +392,9 @@ export interface StateOpener {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Prepared headers come from prepareHeaders() only: the writer relies on what it computed. */
+function toTemplate(prepared: PreparedHeaders | null): HeaderTemplate | null {
+  if (prepared === null || prepared instanceof HeaderTemplate) return prepared;
+  throw new UserError('prepared headers must come from prepareHeaders()');
+}
