@@ -20,6 +20,8 @@ export interface ConnectionLimits {
   invalidFramesPerSecond: number;
   /** CONTINUATION frames allowed in one header block (nghttp2: 8); empty ones count too. */
   maxContinuationFrames: number;
+  /** Bytes of one HEADERS+CONTINUATION block buffered before it is decoded. */
+  maxHeaderBlockSize: number;
   /** Items waiting for the writer (a writer blocked by a peer that does not read). */
   maxQueuedControlItems: number;
   /** DATA bytes waiting for the writer in the control queue. */
@@ -32,6 +34,7 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
   invalidFrameBurst: 1000,
   invalidFramesPerSecond: 100,
   maxContinuationFrames: 8,
+  maxHeaderBlockSize: 64 * 1024,
   maxQueuedControlItems: 100_000,
   maxQueuedControlBytes: 256 * 1024 * 1024,
 };

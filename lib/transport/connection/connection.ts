@@ -28,8 +28,6 @@ export interface ConnectionOptions {
   connectionWindowSize?: number;
   /** Bytes a stream may queue before write() returns false. Default 64 KiB (as grpc-go). */
   writeQuota?: number;
-  /** Largest HEADERS+CONTINUATION block accepted before decoding. Default 64 KiB. */
-  maxHeaderBlockSize?: number;
   /** Queued transport responses (SETTINGS/PING ACK, RST) at which reading pauses. Default 50. */
   throttleThreshold?: number;
   /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
@@ -187,7 +185,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.reader = new FrameReader(new ReaderLoop(this), {
       expectPreface: this.peer.expectsPreface,
       maxFrameSize: this.localSettings.maxFrameSize,
-      maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
+      maxHeaderBlockSize: limits.maxHeaderBlockSize,
       maxContinuationFrames: limits.maxContinuationFrames,
     });
     this.lifecycle = new ConnectionLifecycle(this, { ...DEFAULT_LIFECYCLE, ...options.lifecycle });

@@ -1,10 +1,10 @@
 /**
  * HPACK (RFC 7541) header block decoding and encoding.
  *
- * The decoder keeps the full dynamic table the peer's encoder drives. The encoder never inserts
- * into the peer's dynamic table: it uses only static-table references and literals without
- * indexing, so its output depends on no connection state (except the table size update owed
- * after a SETTINGS change) and never desynchronizes. Both sides work on Buffers with an offset
+ * The decoder keeps the full dynamic table the peer's encoder drives. The encoder inserts only the
+ * fields of HeaderTemplates (constant response headers and OK trailers) into the peer's table;
+ * everything else goes out as static-table references and literals without indexing, so
+ * per-call fields never churn the table. Both sides work on Buffers with an offset
  * and no intermediate objects because they run once per request and per response.
  */
 import { ConnectionError, ErrorCode } from '../errors';
@@ -26,7 +26,7 @@ const DEFAULT_TABLE_SIZE = 4096;
 const ENTRY_OVERHEAD = 32;
 /** Largest integer we accept (RFC 7541 §5.1 leaves the limit to the implementation). */
 const MAX_INTEGER = 0x7fffffff;
-/** Our encoder never needs more: it never inserts entries. */
+/** The most of the peer's table our encoder uses: the template fields fit easily (the default size). */
 const MAX_ENCODER_TABLE_SIZE = 4096;
 
 function compressionError(message: string): ConnectionError {
