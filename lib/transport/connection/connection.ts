@@ -150,6 +150,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private readonly lifecycle: ConnectionLifecycle;
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
+  private readonly maxSendHeaderListCap: number;
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -171,6 +172,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.writeQuota = options.writeQuota ?? 64 * 1024;
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    this.maxSendHeaderListCap = limits.maxSendHeaderListSize;
     this.resetBudget = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
     this.invalidFrameBudget = new TokenBucket(limits.invalidFrameBurst, limits.invalidFramesPerSecond);
     this.controlBuffer = new ControlBuffer({
@@ -400,6 +402,11 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     if (stream.holdAfterClose()) this.retainedClosed++;
     this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
+  }
+
+  /** @internal */
+  get maxSendHeaderListSize(): number {
+    return Math.min(this.peerSettings.maxHeaderListSize, this.maxSendHeaderListCap);
   }
 
   /** @internal */

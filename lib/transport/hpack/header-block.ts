@@ -379,6 +379,13 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
  * after that as a one-byte index (RFC 7541 §6.1, §6.2.1). `staticBlock` is the same list encoded
  * without any table state, valid on every connection.
  */
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 §6.5.2). */
+export function headerListSize(headers: HeaderList): number {
+  let size = 0;
+  for (let index = 0; index + 1 < headers.length; index += 2) size += headers[index].length + headers[index + 1].length + ENTRY_OVERHEAD;
+  return size;
+}
+
 /**
  * A constant header list prepared once for sending on many streams (prepareHeaders()): each
  * connection sends it through its HPACK dynamic table, so after the first time each field costs
@@ -405,6 +412,8 @@ export class HeaderTemplate implements PreparedHeaders {
   readonly keys: string[] = [];
   /** Per field: its dynamic-table size, name + value + 32 octets (RFC 7541 §4.1). */
   readonly entrySizes: number[] = [];
+  /** The whole list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2). */
+  readonly listSize: number;
 
   constructor(readonly fields: HeaderList) {
     this.staticBlock = encodeStaticHeaderBlock(fields);
@@ -417,6 +426,7 @@ export class HeaderTemplate implements PreparedHeaders {
       this.keys.push(`${name}\n${value}`);
       this.entrySizes.push(name.length + value.length + 32);
     }
+    this.listSize = headerListSize(fields);
   }
 }
 
