@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
@@ -7,7 +7,6 @@ const root = join(__dirname, '..');
 /** The published entry points, loaded from JavaScript as a user would (npm test builds dist/ first). */
 describe('package entry points (dist/)', () => {
   it('require() of the package main gives the server API without ts-node', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const pkg = require(join(root, 'package.json'));
     const main = require(join(root, pkg.main));
     expect(main.Server).to.be.a('function');
@@ -19,7 +18,6 @@ describe('package entry points (dist/)', () => {
   });
 
   it('the transport subpath export has the HTTP/2 API and typings', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const pkg = require(join(root, 'package.json'));
     const transport = pkg.exports['./transport'];
     const api = require(join(root, transport.default));
@@ -38,5 +36,21 @@ describe('package entry points (dist/)', () => {
       expect((error as { status: number }).status).to.equal(1);
     }
     expect(found).to.equal('');
+  });
+
+  it('the transport .d.ts shows only what users may call: no writer/reader plumbing on connections and streams', () => {
+    const declarations = ['transport/connection/connection.d.ts', 'transport/stream/http2-stream.d.ts'].map((file) => readFileSync(join(root, 'dist', file), 'utf8')).join('\n');
+    const internals = ['put(', 'registry', 'decoder', 'openPeerStream', 'receiveData', 'receiveReset', 'onBytesWritten', 'onEndWritten', 'spendReset', 'streamClosed', 'writerFailed', 'connectionReceiveWindow', '  listener:', 'holdAfterClose', 'StreamHost', 'implements'];
+    expect(internals.filter((name) => declarations.includes(name))).to.deep.equal([]);
+    // ...while the API is there.
+    for (const name of ['request(', 'goAway(', 'close(', 'ping(', 'sendHeaders(', 'write(', 'end(', 'reset(', 'retain(', 'release(', 'setListener(']) expect(declarations).to.include(name);
+  });
+
+  it('createServerConnection/createClientConnection and prepareHeaders are exported', () => {
+    const transport = require(join(root, 'dist/transport/index.js'));
+    expect(transport.createServerConnection).to.be.a('function');
+    expect(transport.createClientConnection).to.be.a('function');
+    expect(transport.prepareHeaders(['grpc-status', '0']).fields).to.deep.equal(['grpc-status', '0']);
+    expect(transport.HeaderTemplate).to.equal(undefined);
   });
 });

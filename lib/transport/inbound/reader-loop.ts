@@ -12,7 +12,9 @@ import type {
 } from '../frame/frame';
 import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
+import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
 import type { ControlItem } from '../outbound/control-item';
+import type { Peer } from '../connection/peer';
 import { applySettings, type Settings } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
 import { remoteCanSend } from '../stream/stream-state';
@@ -21,7 +23,7 @@ import type { FrameSink } from './frame-reader';
 
 /** What the reader loop needs from its connection. */
 export interface ReaderHost {
-  readonly isServer: boolean;
+  readonly peer: Peer;
   readonly registry: StreamRegistry;
   readonly decoder: HeaderBlockDecoder;
   readonly localSettings: Settings;
@@ -29,10 +31,10 @@ export interface ReaderHost {
   readonly peerSettings: Settings;
   readonly connectionReceiveWindow: ReceiveWindow;
   put(item: ControlItem): boolean;
-  /** Server: the peer opened a stream with these request headers. */
-  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void;
-  /** Client: response headers for one of our streams (the first HEADERS). */
-  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void;
+  /** Server: the peer opened a stream with this validated request (head null: headers truncated). */
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void;
+  /** Client: validated response headers for one of our streams (the first final HEADERS). */
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void;
   /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2); spends the reset budget. */
   streamError(error: StreamError): void;
   /** Charges one reset the peer sent or caused; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
@@ -41,7 +43,11 @@ export interface ReaderHost {
   spendInvalidFrame(): void;
   connectionError(error: ConnectionError): void;
   receiveGoAway(frame: GoAwayFrame): void;
+  /** The peer sent a PING; throws ConnectionError(ENHANCE_YOUR_CALM) when it pings too often. */
+  receivePing(): void;
   receivePingAck(data: Buffer): void;
+  /** The peer's SETTINGS (not an ACK) arrived and were applied. */
+  receiveSettings(): void;
   receiveSettingsAck(): void;
 }
 
@@ -126,6 +132,14 @@ export class ReaderLoop implements FrameSink {
     if (!stream.receiveWindow.onData(length)) {
       throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
     }
+    if (stream.expectedLength >= 0) {
+      // A content-length that does not equal the sum of the DATA payload lengths makes the
+      // message malformed (RFC 9113 §8.1.1).
+      stream.receivedLength += frame.data.length;
+      if (stream.receivedLength > stream.expectedLength || (frame.endStream && stream.receivedLength !== stream.expectedLength)) {
+        throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`);
+      }
+    }
     const padding = length - frame.data.length;
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
@@ -147,7 +161,7 @@ export class ReaderLoop implements FrameSink {
   }
 
   private onHeaders(frame: HeadersFrame): void {
-    const { registry, decoder, localSettings, isServer } = this.host;
+    const { registry, decoder, localSettings, peer } = this.host;
     // Decode first, whatever happens to the stream: the HPACK table must stay in sync (RFC 9113 §4.3).
     let decoded;
     try {
@@ -166,9 +180,18 @@ export class ReaderLoop implements FrameSink {
     if (stream === undefined) {
       if (registry.isPeerInitiated(id)) {
         if (id > registry.lastPeerStreamId) {
-          if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
+          // A client never enables push: a server cannot open streams (RFC 9113 §8.4).
+          if (!peer.remoteOpensStreams) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
           registry.openedByPeer(id);
-          this.host.openPeerStream(id, decoded.headers, frame.endStream, decoded.oversized);
+          let head: RequestHead | null = null;
+          if (!decoded.oversized) {
+            const parsed = parseRequestHead(decoded.headers);
+            // A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1).
+            if (typeof parsed === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, parsed);
+            if (frame.endStream && parsed.contentLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${parsed.contentLength} without DATA`);
+            head = parsed;
+          }
+          this.host.openPeerStream(id, decoded.headers, frame.endStream, head);
           return;
         }
         if (registry.wasRecentlyReset(id)) return;
@@ -179,19 +202,39 @@ export class ReaderLoop implements FrameSink {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `stream id ${id} is lower than ${registry.lastPeerStreamId}`);
       }
       // Streams initiated by a client MUST use odd-numbered identifiers (RFC 9113 §5.1.1).
-      if (isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);
+      if (peer.remoteOpensStreams) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);
       if (registry.wasRecentlyReset(id)) return;
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on unknown stream ${id}`);
     }
     if (!remoteCanSend(stream.state) || stream.remoteEnded) {
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
     }
-    if (!isServer && !stream.responseHeadersReceived) {
-      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream);
+    // On a stream we opened, the first HEADERS is the response (RFC 9113 §8.1).
+    if (stream.isLocal && !stream.responseHeadersReceived) {
+      const head = parseResponseHead(decoded.headers);
+      if (typeof head === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, head);
+      if (head.status < 200) {
+        // Interim responses (1xx) precede the final one; 101 is not allowed in HTTP/2 (RFC 9113 §8.6),
+        // and an interim response cannot end the stream (§8.1).
+        if (head.status === 101 || frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `interim response ${head.status}`);
+        return;
+      }
+      // Responses to HEAD and 204/304 carry a content-length without content (RFC 9110 §8.6).
+      if (head.status !== 204 && head.status !== 304 && !isHeadRequest(stream.headers)) stream.expectedLength = head.contentLength;
+      if (frame.endStream && stream.expectedLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} without DATA`);
+      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream, head);
       return;
     }
-    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1).
+    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1) and carry no
+    // pseudo-header fields.
     if (!frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
+    if (!decoded.oversized) {
+      const problem = checkTrailers(decoded.headers);
+      if (problem !== null) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, problem);
+    }
+    if (stream.expectedLength >= 0 && stream.receivedLength !== stream.expectedLength) {
+      throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength} bytes of DATA`);
+    }
     stream.receiveEnd(decoded.headers);
   }
 
@@ -204,7 +247,7 @@ export class ReaderLoop implements FrameSink {
       return;
     }
     this.host.spendReset();
-    this.host.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: true });
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true });
     stream.receiveReset(frame.errorCode, 'remote');
   }
 
@@ -215,6 +258,7 @@ export class ReaderLoop implements FrameSink {
     }
     applySettings(this.host.peerSettings, frame.entries);
     this.host.put({ kind: 'incomingSettings', entries: frame.entries });
+    this.host.receiveSettings();
   }
 
   private onPing(frame: PingFrame): void {
@@ -222,6 +266,7 @@ export class ReaderLoop implements FrameSink {
       this.host.receivePingAck(frame.data);
       return;
     }
+    this.host.receivePing();
     // Receivers of a PING without ACK MUST send one with ACK and the identical payload (RFC 9113 §6.7).
     this.host.put({ kind: 'ping', ack: true, data: Buffer.from(frame.data) });
   }
@@ -232,4 +277,9 @@ export class ReaderLoop implements FrameSink {
     }
     this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
   }
+}
+
+function isHeadRequest(headers: HeaderList): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === ':method') return headers[index + 1] === 'HEAD';
+  return false;
 }

@@ -1,15 +1,16 @@
-import { ErrorCode, type Initiator, UserError } from '../errors';
+import { ErrorCode, HeaderListTooLargeError, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
+import { type HeaderList, headerListSize, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
+import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
 import type { ControlItem } from '../outbound/control-item';
-import { OutboundStream } from '../outbound/outbound-stream';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
 export interface StreamListener {
   /** Response headers (client side), or informational headers. */
   onHeaders?(headers: HeaderList, endStream: boolean): void;
+  /** Received DATA, in order; the window is returned to the peer as this returns (unless paused). */
   onData(chunk: Buffer): void;
   /** Trailers arrived; onEnd follows. */
   onTrailers(trailers: HeaderList): void;
@@ -21,7 +22,7 @@ export interface StreamListener {
   onDrain(): void;
 }
 
-/** The connection side of a stream (implemented by Http2Connection). */
+/** @internal The connection side of a stream (implemented by Http2Connection). */
 export interface StreamHost {
   put(item: ControlItem): boolean;
   /** `bytes` of the stream's received data were consumed: return window to the peer. */
@@ -32,6 +33,10 @@ export interface StreamHost {
   queuedBytesChanged(delta: number): void;
   /** A retained stream that had already closed was released: its concurrency slot is free. */
   streamReleased(stream: Http2Stream): void;
+  /** The peer may let this stream idle: no minimum data rate. */
+  exemptFromDataRate(stream: Http2Stream): void;
+  /** The largest header list we may send now: the peer's SETTINGS_MAX_HEADER_LIST_SIZE and our cap. */
+  readonly maxSendHeaderListSize: number;
 }
 
 /**
@@ -40,17 +45,28 @@ export interface StreamHost {
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
  */
 export class Http2Stream {
+  /** Where the stream is in RFC 9113 §5.1's state machine. */
   state: StreamState;
+  /** @internal */
   listener: StreamListener | null = null;
   /** The HEADERS that opened the stream (a request on the server side). */
   headers: HeaderList;
-  readonly outbound: OutboundStream;
   /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
   queuedBytes = 0;
-  /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
+  /** @internal Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
+  /** Server side: the validated request head (null only when the headers were truncated). */
+  requestHead: RequestHead | null = null;
+  /** Client side: the validated response head, once it arrived. */
+  responseHead: ResponseHead | null = null;
+  /** @internal The peer's content-length (-1: none) and the DATA bytes received against it (RFC 9113 §8.1.1). */
+  expectedLength = -1;
+  /** @internal */
+  receivedLength = 0;
+  /** DATA payload bytes received (for the minimum data rate). */
+  bytesReceived = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
@@ -77,19 +93,29 @@ export class Http2Stream {
   /** Closed while retained: the connection counts it against the concurrency limit until release(). */
   private heldAfterClose = false;
 
+  private readonly openedLocally: boolean;
+
+  /** @internal Streams come from Http2Connection (request(), the 'stream' event). */
   constructor(
+    /** The stream identifier (odd: opened by the client). */
     readonly id: number,
     private readonly host: StreamHost,
+    /** @internal */
     readonly receiveWindow: ReceiveWindow,
-    sendWindow: number,
     private readonly writeQuota: number,
     openedBy: StateOpener,
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
-    this.outbound = new OutboundStream(id, sendWindow);
+    this.openedLocally = openedBy.by === 'local';
   }
 
+  /** Whether we opened the stream (a request of ours), rather than the peer. */
+  get isLocal(): boolean {
+    return this.openedLocally;
+  }
+
+  /** Whether the stream reached 'closed' (both ends finished, or reset). */
   get isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -109,13 +135,19 @@ export class Http2Stream {
     return this.localEndQueued;
   }
 
+  /** Whether sendHeaders() was called. */
   get headersSent(): boolean {
     return this.headersQueued;
   }
 
-  /** Whether the stream has closed but its retain() still holds a concurrency slot. */
+  /** @internal Whether the stream has closed but its retain() still holds a concurrency slot. */
   get isHeldAfterClose(): boolean {
     return this.heldAfterClose;
+  }
+
+  /** Whether the application paused delivery (pause() without resume()). */
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Bytes received and not yet taken by the listener. */
@@ -126,12 +158,14 @@ export class Http2Stream {
   // ---- sending (upper layer) ----
 
   /** Sends the initial HEADERS; with endStream they are the whole response (trailers-only). */
-  sendHeaders(headers: HeaderList | null, endStream = false, template: HeaderTemplate | null = null): void {
+  sendHeaders(headers: HeaderList | null, endStream = false, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
+    this.checkHeaderListSize(headers, template);
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', stream: this, template, headers, endStream });
+    this.host.put({ kind: 'headers', streamId: this.id, events: this, template, headers, endStream });
   }
 
   /**
@@ -143,20 +177,22 @@ export class Http2Stream {
     if (endStream) this.localEndQueued = true;
     this.queuedBytes += data.length;
     this.host.queuedBytesChanged(data.length);
-    this.host.put({ kind: 'data', stream: this, data, endStream });
+    this.host.put({ kind: 'data', streamId: this.id, data, endStream });
     if (this.queuedBytes < this.writeQuota) return true;
     this.wantDrain = true;
     return false;
   }
 
   /** Ends the stream: with trailers (a HEADERS frame with END_STREAM) or with an empty DATA frame. */
-  end(trailers: HeaderList | null = null, template: HeaderTemplate | null = null): void {
+  end(trailers: HeaderList | null = null, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
+    this.checkHeaderListSize(trailers, template);
     this.localEndQueued = true;
     if (trailers === null && template === null) {
-      this.host.put({ kind: 'data', stream: this, data: EMPTY, endStream: true });
+      this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
     } else {
-      this.host.put({ kind: 'trailers', stream: this, template, headers: trailers });
+      this.host.put({ kind: 'trailers', streamId: this.id, template, headers: trailers });
     }
   }
 
@@ -165,7 +201,22 @@ export class Http2Stream {
     if (this.state === 'closed') return;
     this.localEndQueued = true;
     this.close();
-    this.host.put({ kind: 'cleanupStream', streamId: this.id, stream: this, rstCode: errorCode, responseToPeer: false });
+    this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
+  }
+
+  /**
+   * Whether this header list (plus prepared headers) may be sent: within the peer's
+   * SETTINGS_MAX_HEADER_LIST_SIZE and our own cap. sendHeaders() and end() throw
+   * HeaderListTooLargeError for one that is not, before anything is queued.
+   */
+  fitsHeaderList(headers: HeaderList | null, prepared: PreparedHeaders | null = null): boolean {
+    return sizeOf(headers, toTemplate(prepared)) <= this.host.maxSendHeaderListSize;
+  }
+
+  private checkHeaderListSize(headers: HeaderList | null, template: HeaderTemplate | null): void {
+    const size = sizeOf(headers, template);
+    const limit = this.host.maxSendHeaderListSize;
+    if (size > limit) throw new HeaderListTooLargeError(size, limit);
   }
 
   private checkWritable(): void {
@@ -179,6 +230,7 @@ export class Http2Stream {
     this.paused = true;
   }
 
+  /** Delivers what arrived while paused and returns window to the peer again. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -228,6 +280,14 @@ export class Http2Stream {
     return this.heldAfterClose;
   }
 
+  /**
+   * A stream the peer may legitimately keep open without sending (a long-lived upload or bidi
+   * stream): it is not reset for sending below the connection's minimum data rate.
+   */
+  exemptFromDataRate(): void {
+    this.host.exemptFromDataRate(this);
+  }
+
   /** Attaches the listener and delivers anything that arrived before it. */
   setListener(listener: StreamListener): void {
     this.listener = listener;
@@ -238,6 +298,7 @@ export class Http2Stream {
 
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
+    this.bytesReceived += chunk.length;
     if (this.detached) {
       if (endStream) this.receiveEnd(null);
       return;
@@ -309,6 +370,11 @@ export class Http2Stream {
     this.state = 'closed';
     this.recvBuffer?.clear();
     this.endDelivered = true;
+    // What was queued will never be written: the writer drops it without reporting back.
+    if (this.queuedBytes > 0) {
+      this.host.queuedBytesChanged(-this.queuedBytes);
+      this.queuedBytes = 0;
+    }
     this.host.streamClosed(this);
   }
 
@@ -316,6 +382,7 @@ export class Http2Stream {
 
   /** @internal `bytes` of queued DATA reached the frame writer. */
   onBytesWritten(bytes: number): void {
+    if (this.aborted) return;
     this.queuedBytes -= bytes;
     this.host.queuedBytesChanged(-bytes);
     if (this.wantDrain && this.queuedBytes < this.writeQuota) {
@@ -336,10 +403,21 @@ export class Http2Stream {
   }
 }
 
-/** How a stream came to exist: its first state and the headers that opened it. */
+/** @internal How a stream came to exist: its first state and the headers that opened it. */
 export interface StateOpener {
   state: StreamState;
   headers: HeaderList;
+  by: 'local' | 'remote';
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function sizeOf(headers: HeaderList | null, template: HeaderTemplate | null): number {
+  return (template === null ? 0 : template.listSize) + (headers === null ? 0 : headerListSize(headers));
+}
+
+/** Prepared headers come from prepareHeaders() only: the writer relies on what it computed. */
+function toTemplate(prepared: PreparedHeaders | null): HeaderTemplate | null {
+  if (prepared === null || prepared instanceof HeaderTemplate) return prepared;
+  throw new UserError('prepared headers must come from prepareHeaders()');
+}

@@ -2,21 +2,19 @@ import { expect } from 'chai';
 import { ControlBuffer, DEFAULT_THROTTLE_THRESHOLD } from '../../../lib/transport/outbound/control-buffer';
 import type { ControlItem } from '../../../lib/transport/outbound/control-item';
 import { isTransportResponse } from '../../../lib/transport/outbound/control-item';
-import type { Http2Stream } from '../../../lib/transport/stream/http2-stream';
-
-// The buffer never looks at the stream of an item; a stand-in object is enough.
-const STREAM = { id: 1 } as unknown as Http2Stream;
+// The buffer never calls an item's stream events; a stand-in object is enough.
+const EVENTS = { isAborted: false, onBytesWritten() {}, onEndWritten() {} };
 const PING_DATA = Buffer.from('12345678');
 
 // Items are linked through their own `next` field, so every put needs a fresh object.
 const pingAck = (): ControlItem => ({ kind: 'ping', ack: true, data: PING_DATA });
 const ping = (): ControlItem => ({ kind: 'ping', ack: false, data: PING_DATA });
 const settingsIn = (): ControlItem => ({ kind: 'incomingSettings', entries: [] });
-const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 1, responseToPeer: true });
-const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 8, responseToPeer: false });
-const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: null, responseToPeer: true });
-const data = (): ControlItem => ({ kind: 'data', stream: STREAM, data: Buffer.from('x'), endStream: false });
-const headers = (): ControlItem => ({ kind: 'headers', stream: STREAM, template: null, headers: [], endStream: false });
+const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: 1, responseToPeer: true });
+const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: 8, responseToPeer: false });
+const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: null, responseToPeer: true });
+const data = (): ControlItem => ({ kind: 'data', streamId: 1, data: Buffer.from('x'), endStream: false });
+const headers = (): ControlItem => ({ kind: 'headers', streamId: 1, events: EVENTS, template: null, headers: [], endStream: false });
 /** An outgoing WINDOW_UPDATE on stream `increment` (distinct streams, so they queue rather than merge). */
 const windowUpdate = (increment: number): ControlItem => ({ kind: 'outgoingWindowUpdate', streamId: increment, increment });
 const incomingUpdate = (streamId: number, increment: number): ControlItem => ({ kind: 'incomingWindowUpdate', streamId, increment });
