@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars --
+   Each call class merges with an interface naming the members install() copies onto its prototype
+   (declared once, not per call); `Request` is grpc-js's call generic and must match on both. */
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
 import type { Encoding } from '../compression';

@@ -202,7 +202,7 @@ describe('gRPC message framing', () => {
       // Record every Buffer allocation made while the oversized prefix is processed.
       const sizes: number[] = [];
       const { alloc, allocUnsafe, allocUnsafeSlow } = Buffer;
-      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as Function).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
+      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as (...args: unknown[]) => Buffer).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
       Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
       Buffer.allocUnsafeSlow = ((size: number) => (sizes.push(size), allocUnsafeSlow.call(Buffer, size))) as typeof Buffer.allocUnsafeSlow;
       const decoder = new MessageDecoder(1000);
