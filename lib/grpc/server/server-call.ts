@@ -253,6 +253,11 @@ export class ServerCall implements StreamListener {
     const extra: HeaderList = [];
     if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
     converted?.appendToHeaders(extra);
+    if (!this.stream.fitsHeaderList(extra, RESPONSE_HEADERS)) {
+      // Sent anyway it would break the client's connection (its SETTINGS_MAX_HEADER_LIST_SIZE).
+      this.fail(Status.INTERNAL, 'Response metadata is larger than the client accepts');
+      return;
+    }
     this.headersSent = true;
     this.stream.sendHeaders(extra, false, RESPONSE_HEADERS);
   }
@@ -293,7 +298,10 @@ export class ServerCall implements StreamListener {
       });
       return null;
     }
-    if (!this.headersSent) this.sendMetadata(null);
+    if (!this.headersSent) {
+      this.sendMetadata(null);
+      if (!this.canSend) return null;
+    }
     return compressed ? compress(this.responseEncoding, data) : data;
   }
 
@@ -354,8 +362,9 @@ export class ServerCall implements StreamListener {
         this.stream.sendHeaders(null, true, OK_TRAILERS_ONLY);
         return;
       }
-      const headers: HeaderList = [':status', '200', 'content-type', CONTENT_TYPE];
+      let headers: HeaderList = [':status', '200', 'content-type', CONTENT_TYPE];
       appendStatus(headers, code, details, metadata);
+      if (!this.stream.fitsHeaderList(headers)) headers = appendStatus([':status', '200', 'content-type', CONTENT_TYPE], Status.INTERNAL, TRAILERS_TOO_LARGE, null);
       this.stream.sendHeaders(headers, true);
       return;
     }
@@ -363,7 +372,8 @@ export class ServerCall implements StreamListener {
       this.stream.end(null, OK_TRAILERS);
       return;
     }
-    this.stream.end(appendStatus([], code, details, metadata));
+    const trailers = appendStatus([], code, details, metadata);
+    this.stream.end(this.stream.fitsHeaderList(trailers) ? trailers : appendStatus([], Status.INTERNAL, TRAILERS_TOO_LARGE, null));
   }
 
   /** Ends the call with an error status from the library (bad input, limits). */
@@ -404,6 +414,9 @@ export class ServerCall implements StreamListener {
     }
   }
 }
+
+/** What the client gets instead of a status whose trailers (metadata, message) it would not accept. */
+const TRAILERS_TOO_LARGE = 'Response trailers are larger than the client accepts';
 
 function appendStatus(headers: HeaderList, code: Status, details: string, metadata: Metadata | null): HeaderList {
   headers.push(GRPC_STATUS, String(code));
