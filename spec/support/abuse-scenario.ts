@@ -170,9 +170,9 @@ export function expectCalmGoAway(outcome: FloodToGoAway): void {
   expect(outcome.closed, 'the server closed the attacker socket after its GOAWAY').to.equal(true);
 }
 
-export function describeFlood(outcome: FloodToGoAway, framesPerBatch: number): string {
+export function describeFlood(outcome: FloodToGoAway, perBatch: number, unit = 'frames'): string {
   const goAway = outcome.goAway instanceof Error ? `no GOAWAY (${shorten(outcome.goAway.message, 100)})` : `GOAWAY ${errorCodeName(outcome.goAway.errorCode)} after ${outcome.msToGoAway?.toFixed(0)} ms`;
-  return `${goAway}; ≤${outcome.flood.batches * framesPerBatch} frames written in ${outcome.flood.ms.toFixed(0)} ms (${outcome.flood.reason}); socket closed: ${outcome.closed}`;
+  return `${goAway}; ≤${outcome.flood.batches * perBatch} ${unit} written in ${outcome.flood.ms.toFixed(0)} ms (${outcome.flood.reason}); socket closed: ${outcome.closed}`;
 }
 
 /** A message cut to `length` characters (RawPeer lists every frame it skipped). */
