@@ -326,6 +326,7 @@ export class ServerFrameWatcher extends EventEmitter {
 
   constructor(socket: net.Socket) {
     super();
+    this.setMaxListeners(0); // one 'window' waiter per stream a FlowControlledSender is blocked on
     const reader = new FrameReader(
       {
         onFrame: (frame) => this.receive(frame),
