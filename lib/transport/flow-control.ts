@@ -39,15 +39,20 @@ export class ReceiveWindow {
 
   /**
    * Records `length` consumed bytes; returns the WINDOW_UPDATE increment to send now, or 0 while
-   * less than a quarter of the window is waiting to be returned.
+   * less than a quarter of the window is waiting to be returned. The peer may use the increment
+   * only once credit() says the WINDOW_UPDATE was written.
    */
   onConsumed(length: number): number {
     this.unannounced += length;
     if (this.unannounced < this.limit / 4) return 0;
     const increment = this.unannounced;
     this.unannounced = 0;
-    this.available += increment;
     return increment;
+  }
+
+  /** A WINDOW_UPDATE of `increment` went out: the peer may now send that much more. */
+  credit(increment: number): void {
+    this.available += increment;
   }
 
   /**

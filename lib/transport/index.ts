@@ -3,7 +3,10 @@
  * settings. Nothing here knows about gRPC; see docs in README ("Transport API").
  */
 export { Http2Connection, DEFAULT_LOCAL_SETTINGS } from './connection/connection';
-export type { ConnectionOptions, ConnectionStats } from './connection/connection';
+export type { ConnectionOptions, ConnectionStats, TransportSocket } from './connection/connection';
+export type { ConnectionLimits } from './limits';
+export { DEFAULT_CONNECTION_LIMITS } from './limits';
+export type { RequestHead, ResponseHead } from './http/message-head';
 export { Http2Stream } from './stream/http2-stream';
 export type { StreamListener } from './stream/http2-stream';
 export type { StreamState } from './stream/stream-state';
@@ -13,6 +16,5 @@ export { defaultSettings } from './settings';
 export type { Settings } from './settings';
 export type { HeaderList } from './hpack/header-block';
 export { encodeStaticHeaderBlock, HeaderTemplate } from './hpack/header-block';
-export { parseRequestHead, parseResponseHead, checkTrailers } from './hpack/header-list';
-export type { RequestHead, ResponseHead } from './hpack/header-list';
+export { parseRequestHead, parseResponseHead, checkTrailers } from './http/message-head';
 export type { GoAwayFrame } from './frame/frame';

@@ -34,11 +34,23 @@ describe('flow control', () => {
       expect(window.onConsumed(6383)).to.equal(0);
       expect(window.remaining).to.equal(0);
       expect(window.onConsumed(1)).to.equal(16384);
+      // Nothing is credited until the WINDOW_UPDATE is written.
+      expect(window.remaining).to.equal(0);
+      window.credit(16384);
       expect(window.remaining).to.equal(16384);
       // The count starts over after an update.
       expect(window.onConsumed(16383)).to.equal(0);
       expect(window.onConsumed(30000)).to.equal(46383);
+      window.credit(46383);
       expect(window.remaining).to.equal(62767);
+    });
+
+    it('a peer that keeps sending while our WINDOW_UPDATE waits unwritten exceeds the window', () => {
+      const window = new ReceiveWindow(1000);
+      expect(window.onData(1000)).to.equal(true);
+      expect(window.onConsumed(1000)).to.equal(1000);
+      // The update is queued behind a blocked writer: the peer has not been told, so more is an overflow.
+      expect(window.onData(1)).to.equal(false);
     });
 
     it('announces at exactly a quarter', () => {
@@ -97,6 +109,7 @@ describe('flow control', () => {
       expect(window.remaining).to.equal(8000);
       expect(window.onConsumed(3999)).to.equal(0);
       expect(window.onConsumed(1)).to.equal(4000);
+      window.credit(4000);
       expect(window.remaining).to.equal(12000);
     });
   });
@@ -161,6 +174,7 @@ describe('flow control', () => {
               // Only received bytes can be consumed.
               const length = Math.floor(op.fraction * (received - consumed));
               const increment = window.onConsumed(length);
+              window.credit(increment);
               consumed += length;
               expect(increment).to.be.at.least(0);
               if (increment > 0) expect(increment).to.be.at.least(limit / 4);

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream, parseRequestHead } from '../../transport';
+import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream } from '../../transport';
 import { ACCEPT_ENCODING_VALUE, type Encoding, isSupportedEncoding } from '../compression';
 import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, isGrpcContentType } from '../protocol/headers';
 import { encodeStatusMessage } from '../protocol/status-message';
@@ -163,12 +163,8 @@ export class Server {
       respondEarly(stream, 200, Status.RESOURCE_EXHAUSTED, 'Request header list exceeds the size limit');
       return;
     }
-    const head = parseRequestHead(headers);
-    if (typeof head === 'string') {
-      // A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1).
-      stream.reset(ErrorCode.PROTOCOL_ERROR);
-      return;
-    }
+    // The transport has validated the request (RFC 9113 §8.1-§8.3) and reset malformed ones.
+    const head = stream.requestHead!;
     if (head.method !== 'POST') {
       respondEarly(stream, 405, Status.INTERNAL, `Method ${head.method} not allowed; gRPC requires POST`);
       return;

@@ -1,16 +1,18 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ConnectionError, ErrorCode, type Initiator, StreamError, UserError } from '../errors';
 import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
 import { CLIENT_PREFACE } from '../frame/frame-type';
 import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
+import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop, type ReaderHost } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
 import { Http2Stream, type StreamHost } from '../stream/http2-stream';
 import { openedState } from '../stream/stream-state';
@@ -27,6 +29,8 @@ export interface ConnectionOptions {
   maxHeaderBlockSize?: number;
   /** Queued transport responses (SETTINGS/PING ACK, RST) at which reading pauses. Default 50. */
   throttleThreshold?: number;
+  /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
@@ -40,6 +44,8 @@ export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
 export interface ConnectionStats {
   /** Open streams. */
   streams: number;
+  /** Closed or reset streams whose handler still runs (retained): they count against the stream limit. */
+  retainedStreams: number;
   /** Streams the writer still tracks. */
   writerStreams: number;
   /** DATA bytes handed to streams' write() and not yet on the wire. */
@@ -54,6 +60,16 @@ export interface ConnectionStats {
 }
 
 type Role = 'server' | 'client';
+
+/**
+ * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
+ * pair). Socket-only members are used when present.
+ */
+export type TransportSocket = Duplex & {
+  setNoDelay?(noDelay?: boolean): unknown;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+};
 
 /**
  * One HTTP/2 connection over a socket: wires the read path (socket → FrameReader → ReaderLoop →
@@ -75,14 +91,20 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private readonly reader: FrameReader;
   private readonly writeQuota: number;
   private queued = 0;
+  /** Streams closed on the wire whose application has not released them yet. */
+  private retainedClosed = 0;
   private closed = false;
   private goingAway = false;
   private peerGoAway: GoAwayFrame | null = null;
   private pingWaiters: ((error: Error | null) => void)[] = [];
+  /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
+  private readonly resetBudget: TokenBucket;
+  /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
+  private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => this.reader.push(chunk);
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: TransportSocket,
     role: Role,
     options: ConnectionOptions = {},
   ) {
@@ -92,19 +114,30 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.localSettings = { ...defaultSettings(), ...DEFAULT_LOCAL_SETTINGS, ...options.settings };
     this.writeQuota = options.writeQuota ?? 64 * 1024;
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
-    this.controlBuffer = new ControlBuffer((throttled) => this.onThrottle(throttled), options.throttleThreshold);
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    this.resetBudget = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
+    this.invalidFrameBudget = new TokenBucket(limits.invalidFrameBurst, limits.invalidFramesPerSecond);
+    this.controlBuffer = new ControlBuffer({
+      onThrottle: (throttled) => this.onThrottle(throttled),
+      throttleThreshold: options.throttleThreshold,
+      maxItems: limits.maxQueuedControlItems,
+      maxBytes: limits.maxQueuedControlBytes,
+      onOverflow: () => this.connectionError(new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too much queued for a peer that does not read')),
+    });
     this.framer = new FrameWriter(socket);
     this.writer = new LoopyWriter(this.controlBuffer, this.framer, new HeaderBlockEncoder(), this);
     this.reader = new FrameReader(new ReaderLoop(this), {
       expectPreface: this.isServer,
       maxFrameSize: this.localSettings.maxFrameSize,
       maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
+      maxContinuationFrames: limits.maxContinuationFrames,
     });
     // A larger table than the default applies at once (the peer may use less); a smaller one
     // waits for the SETTINGS ACK.
     if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
 
-    socket.setNoDelay(true);
+    // Frames are batched per writer turn already; Nagle would only add latency.
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     socket.on('data', this.onSocketData);
     socket.on('error', () => {}); // 'close' follows and does the cleanup
     socket.on('close', () => this.onSocketClose());
@@ -121,6 +154,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   get stats(): ConnectionStats {
     return {
       streams: this.registry.size,
+      retainedStreams: this.retainedClosed,
       writerStreams: this.writer.trackedStreams,
       queuedBytes: this.queued,
       controlItems: this.controlBuffer.size,
@@ -146,8 +180,9 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (this.isServer) throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     const id = this.registry.allocateLocalId();
-    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
-      state: openedState(endStream, 'local'),
+    // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
+      state: openedState(false, 'local'),
       headers,
     });
     this.registry.add(stream);
@@ -254,13 +289,18 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   consumed(stream: Http2Stream, bytes: number): void {
     const increment = stream.receiveWindow.onConsumed(bytes);
     if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
-      this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment });
+      this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
     }
   }
 
   streamClosed(stream: Http2Stream): void {
     if (!this.registry.remove(stream)) return;
+    if (stream.holdAfterClose()) this.retainedClosed++;
     if (this.goingAway) this.closeIfIdle();
+  }
+
+  streamReleased(): void {
+    this.retainedClosed--;
   }
 
   queuedBytesChanged(delta: number): void {
@@ -269,37 +309,59 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- ReaderHost ----
 
-  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void {
+  spendReset(): void {
+    // Resets are cheap to cause and each can cost a handler: past the budget the peer is abusive
+    // (rapid reset CVE-2023-44487, MadeYouReset CVE-2025-8671), as nghttp2 and Node decide too.
+    if (!this.resetBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
+  }
+
+  spendInvalidFrame(): void {
+    if (!this.invalidFrameBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many frames that do nothing');
+  }
+
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void {
     // Streams above the last id of a GOAWAY we sent are ignored (RFC 9113 §6.8), refused here.
-    if (this.goingAway || this.registry.size >= this.localSettings.maxConcurrentStreams) {
+    // Reset streams whose handlers still run count too: resetting a stream must not free a slot
+    // for another handler while the first one works (rapid reset, CVE-2023-44487).
+    if (this.goingAway || this.registry.size + this.retainedClosed >= this.localSettings.maxConcurrentStreams) {
       // Beyond SETTINGS_MAX_CONCURRENT_STREAMS: stream error of type REFUSED_STREAM (RFC 9113 §5.1.2).
+      this.spendReset();
       this.registry.rememberReset(id);
-      this.put({ kind: 'cleanupStream', streamId: id, stream: null, rstCode: ErrorCode.REFUSED_STREAM, responseToPeer: true });
+      this.put({ kind: 'cleanupStream', streamId: id, rstCode: ErrorCode.REFUSED_STREAM, responseToPeer: true });
       return;
     }
-    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writer.initialSendWindow, this.writeQuota, {
+    const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(endStream, 'remote'),
       headers,
     });
-    stream.headersTruncated = truncated;
+    stream.headersTruncated = head === null;
+    stream.requestHead = head;
+    if (head !== null) stream.expectedLength = head.contentLength;
     stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
-    this.put({ kind: 'registerStream', stream });
+    this.put({ kind: 'registerStream', streamId: id, events: stream });
     if (endStream) stream.receiveEnd(null);
     this.emit('stream', stream);
   }
 
-  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void {
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void {
     stream.responseHeadersReceived = true;
+    stream.responseHead = head;
     const listener = stream.listener;
     if (listener?.onHeaders) listener.onHeaders(headers, endStream);
     if (endStream) stream.receiveEnd(null);
   }
 
   streamError(error: StreamError): void {
+    try {
+      this.spendReset();
+    } catch (calm) {
+      this.connectionError(calm as ConnectionError);
+      return;
+    }
     const stream = this.registry.get(error.streamId);
     this.registry.rememberReset(error.streamId);
-    this.put({ kind: 'cleanupStream', streamId: error.streamId, stream: stream ?? null, rstCode: error.errorCode, responseToPeer: true });
+    this.put({ kind: 'cleanupStream', streamId: error.streamId, rstCode: error.errorCode, responseToPeer: true });
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 
@@ -317,7 +379,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
       for (const stream of [...this.registry.values()]) {
         if (stream.id <= frame.lastStreamId) continue;
         // The peer never processed it: drop what the writer still holds for it, no RST needed.
-        this.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: false });
+        this.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: false });
         stream.receiveReset(ErrorCode.REFUSED_STREAM, 'remote');
       }
     }
@@ -341,8 +403,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- LoopyHost ----
 
-  streamFlowControlError(stream: Http2Stream): void {
-    this.streamError(new StreamError(stream.id, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
+  streamFlowControlError(streamId: number): void {
+    this.streamError(new StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
   }
 
   closeSocket(): void {

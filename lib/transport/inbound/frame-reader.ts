@@ -21,6 +21,8 @@ export interface FrameReaderOptions {
   maxFrameSize?: number;
   /** Upper bound on a HEADERS+CONTINUATION block before it is decoded (CONTINUATION flood defence). */
   maxHeaderBlockSize?: number;
+  /** CONTINUATION frames allowed in one header block, empty ones included. Default 8 (as nghttp2). */
+  maxContinuationFrames?: number;
 }
 
 /**
@@ -31,6 +33,9 @@ export interface FrameReaderOptions {
 export class FrameReader {
   private maxFrameSize: number;
   private readonly maxHeaderBlockSize: number;
+  private readonly maxContinuationFrames: number;
+  /** CONTINUATION frames received for the open header block. */
+  private continuations = 0;
   private prefaceRemaining: boolean;
   private sawSettings = false;
   private paused = false;
@@ -55,6 +60,7 @@ export class FrameReader {
     this.prefaceRemaining = options.expectPreface;
     this.maxFrameSize = options.maxFrameSize ?? MIN_MAX_FRAME_SIZE;
     this.maxHeaderBlockSize = options.maxHeaderBlockSize ?? 256 * 1024;
+    this.maxContinuationFrames = options.maxContinuationFrames ?? 8;
   }
 
   /** Raises or lowers the largest frame we accept (our own SETTINGS_MAX_FRAME_SIZE). */
@@ -209,6 +215,7 @@ export class FrameReader {
           this.sink.onFrame(frame);
         } else {
           this.openHeaderBlock = frame;
+          this.continuations = 0;
           this.headerFragments = [frame.headerBlock];
           this.headerFragmentsLength = frame.headerBlock.length;
           this.checkHeaderBlockSize();
@@ -224,6 +231,11 @@ export class FrameReader {
   }
 
   private appendFragment(frame: ContinuationFrame): void {
+    // Bytes alone do not bound the work: empty CONTINUATION frames add none and can come forever
+    // (CVE-2024-27316 and kin). nghttp2 allows 8 per block.
+    if (++this.continuations > this.maxContinuationFrames) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, `more than ${this.maxContinuationFrames} CONTINUATION frames in one header block`);
+    }
     this.headerFragments.push(frame.headerBlock);
     this.headerFragmentsLength += frame.headerBlock.length;
     this.checkHeaderBlockSize();

@@ -12,6 +12,7 @@ import type {
 } from '../frame/frame';
 import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
+import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
 import type { ControlItem } from '../outbound/control-item';
 import { applySettings, type Settings } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
@@ -29,12 +30,16 @@ export interface ReaderHost {
   readonly peerSettings: Settings;
   readonly connectionReceiveWindow: ReceiveWindow;
   put(item: ControlItem): boolean;
-  /** Server: the peer opened a stream with these request headers. */
-  openPeerStream(id: number, headers: HeaderList, endStream: boolean, truncated: boolean): void;
-  /** Client: response headers for one of our streams (the first HEADERS). */
-  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean): void;
-  /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2). */
+  /** Server: the peer opened a stream with this validated request (head null: headers truncated). */
+  openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void;
+  /** Client: validated response headers for one of our streams (the first final HEADERS). */
+  receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void;
+  /** Resets a stream because of a frame the peer sent (RFC 9113 §5.4.2); spends the reset budget. */
   streamError(error: StreamError): void;
+  /** Charges one reset the peer sent or caused; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
+  spendReset(): void;
+  /** Charges one frame that does nothing useful; throws ConnectionError(ENHANCE_YOUR_CALM) when the budget is spent. */
+  spendInvalidFrame(): void;
   connectionError(error: ConnectionError): void;
   receiveGoAway(frame: GoAwayFrame): void;
   receivePingAck(data: Buffer): void;
@@ -65,8 +70,8 @@ export class ReaderLoop implements FrameSink {
         case FrameType.HEADERS:
           return this.onHeaders(frame);
         case FrameType.PRIORITY:
-          // Deprecated (RFC 9113 §5.3.2): parsed for validity, otherwise ignored.
-          return;
+          // Deprecated (RFC 9113 §5.3.2): parsed for validity, otherwise ignored, within a budget.
+          return this.host.spendInvalidFrame();
         case FrameType.RST_STREAM:
           return this.onRstStream(frame);
         case FrameType.SETTINGS:
@@ -85,7 +90,8 @@ export class ReaderLoop implements FrameSink {
           // The frame reader joins CONTINUATIONs into their HEADERS; a stray one never gets here.
           throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
         case 'unknown':
-          return;
+          // Unknown types MUST be ignored (RFC 9113 §5.5), but a flood of them is abuse.
+          return this.host.spendInvalidFrame();
       }
     } catch (error) {
       if (error instanceof StreamError) this.host.streamError(error);
@@ -97,6 +103,7 @@ export class ReaderLoop implements FrameSink {
   private onData(frame: DataFrame): void {
     const { registry, connectionReceiveWindow } = this.host;
     const length = frame.flowControlLength;
+    if (length === 0 && !frame.endStream) this.host.spendInvalidFrame();
     // The connection window covers every DATA frame, whatever state its stream is in (RFC 9113 §6.9).
     if (!connectionReceiveWindow.onData(length)) {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the connection window');
@@ -120,18 +127,27 @@ export class ReaderLoop implements FrameSink {
     if (!stream.receiveWindow.onData(length)) {
       throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
     }
+    if (stream.expectedLength >= 0) {
+      // A content-length that does not equal the sum of the DATA payload lengths makes the
+      // message malformed (RFC 9113 §8.1.1).
+      stream.receivedLength += frame.data.length;
+      if (stream.receivedLength > stream.expectedLength || (frame.endStream && stream.receivedLength !== stream.expectedLength)) {
+        throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`);
+      }
+    }
     const padding = length - frame.data.length;
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
       const increment = stream.receiveWindow.onConsumed(padding);
-      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment });
+      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
     }
     stream.receiveData(frame.data, frame.endStream);
   }
 
   private returnConnectionWindow(length: number): void {
-    const increment = this.host.connectionReceiveWindow.onConsumed(length);
-    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+    const window = this.host.connectionReceiveWindow;
+    const increment = window.onConsumed(length);
+    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment, window });
   }
 
   private isIdle(streamId: number): boolean {
@@ -161,7 +177,15 @@ export class ReaderLoop implements FrameSink {
         if (id > registry.lastPeerStreamId) {
           if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
           registry.openedByPeer(id);
-          this.host.openPeerStream(id, decoded.headers, frame.endStream, decoded.oversized);
+          let head: RequestHead | null = null;
+          if (!decoded.oversized) {
+            const parsed = parseRequestHead(decoded.headers);
+            // A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1).
+            if (typeof parsed === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, parsed);
+            if (frame.endStream && parsed.contentLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${parsed.contentLength} without DATA`);
+            head = parsed;
+          }
+          this.host.openPeerStream(id, decoded.headers, frame.endStream, head);
           return;
         }
         if (registry.wasRecentlyReset(id)) return;
@@ -180,11 +204,30 @@ export class ReaderLoop implements FrameSink {
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
     }
     if (!isServer && !stream.responseHeadersReceived) {
-      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream);
+      const head = parseResponseHead(decoded.headers);
+      if (typeof head === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, head);
+      if (head.status < 200) {
+        // Interim responses (1xx) precede the final one; 101 is not allowed in HTTP/2 (RFC 9113 §8.6),
+        // and an interim response cannot end the stream (§8.1).
+        if (head.status === 101 || frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `interim response ${head.status}`);
+        return;
+      }
+      // Responses to HEAD and 204/304 carry a content-length without content (RFC 9110 §8.6).
+      if (head.status !== 204 && head.status !== 304 && !isHeadRequest(stream.headers)) stream.expectedLength = head.contentLength;
+      if (frame.endStream && stream.expectedLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} without DATA`);
+      this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream, head);
       return;
     }
-    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1).
+    // A second HEADERS is the trailer section; it MUST end the stream (RFC 9113 §8.1) and carry no
+    // pseudo-header fields.
     if (!frame.endStream) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
+    if (!decoded.oversized) {
+      const problem = checkTrailers(decoded.headers);
+      if (problem !== null) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, problem);
+    }
+    if (stream.expectedLength >= 0 && stream.receivedLength !== stream.expectedLength) {
+      throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength} bytes of DATA`);
+    }
     stream.receiveEnd(decoded.headers);
   }
 
@@ -193,9 +236,11 @@ export class ReaderLoop implements FrameSink {
     if (stream === undefined) {
       // RST_STREAM on an idle stream is a connection error of type PROTOCOL_ERROR (RFC 9113 §6.4).
       if (this.isIdle(frame.streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${frame.streamId}`);
+      this.host.spendInvalidFrame();
       return;
     }
-    this.host.put({ kind: 'cleanupStream', streamId: stream.id, stream, rstCode: null, responseToPeer: true });
+    this.host.spendReset();
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true });
     stream.receiveReset(frame.errorCode, 'remote');
   }
 
@@ -223,4 +268,9 @@ export class ReaderLoop implements FrameSink {
     }
     this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
   }
+}
+
+function isHeadRequest(headers: HeaderList): boolean {
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === ':method') return headers[index + 1] === 'HEAD';
+  return false;
 }

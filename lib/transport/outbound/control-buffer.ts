@@ -1,8 +1,21 @@
-import type { ControlItem } from './control-item';
+import { MAX_WINDOW_SIZE } from '../settings';
+import type { ControlItem, IncomingWindowUpdateItem, OutgoingWindowUpdateItem } from './control-item';
 import { isTransportResponse } from './control-item';
 
 /** grpc-go's maxQueuedTransportResponseFrames: at this many queued responses the reader stops. */
 export const DEFAULT_THROTTLE_THRESHOLD = 50;
+
+export interface ControlBufferOptions {
+  /** Called with true when `throttleThreshold` transport responses are queued, false once below. */
+  onThrottle?: (throttled: boolean) => void;
+  throttleThreshold?: number;
+  /** Hard caps: crossing one calls `onOverflow` once (the connection then goes away). */
+  maxItems?: number;
+  maxBytes?: number;
+  onOverflow?: () => void;
+}
+
+type WindowUpdateItem = IncomingWindowUpdateItem | OutgoingWindowUpdateItem;
 
 /**
  * The queue between everything that wants to write and the LoopyWriter (grpc-go's controlBuffer).
@@ -18,12 +31,30 @@ export class ControlBuffer {
   private transportResponses = 0;
   private throttled = false;
   private finished = false;
+  private overflowed = false;
+  /** DATA bytes queued. */
+  private bytes = 0;
   private waiter: ((item: ControlItem | null) => void) | null = null;
+  /** Queued WINDOW_UPDATE items by stream id (incoming ones at id, outgoing at -1 - id): later ones merge into them. */
+  private windowUpdates: Map<number, WindowUpdateItem> | null = null;
+  private readonly onThrottle: (throttled: boolean) => void;
+  private readonly threshold: number;
+  private readonly maxItems: number;
+  private readonly maxBytes: number;
+  private readonly onOverflow: () => void;
 
-  constructor(
-    private readonly onThrottle: (throttled: boolean) => void = () => {},
-    private readonly threshold = DEFAULT_THROTTLE_THRESHOLD,
-  ) {}
+  constructor(options: ControlBufferOptions = {}) {
+    this.onThrottle = options.onThrottle ?? (() => {});
+    this.threshold = options.throttleThreshold ?? DEFAULT_THROTTLE_THRESHOLD;
+    this.maxItems = options.maxItems ?? Infinity;
+    this.maxBytes = options.maxBytes ?? Infinity;
+    this.onOverflow = options.onOverflow ?? (() => {});
+  }
+
+  /** DATA bytes waiting in the queue. */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
 
   get size(): number {
     return this.length;
@@ -44,6 +75,11 @@ export class ControlBuffer {
   /** Queues an item; returns false (and drops it) once the buffer is finished. */
   put(item: ControlItem): boolean {
     if (this.finished) return false;
+    // A peer's WINDOW_UPDATE flood (or our own updates while the writer is blocked) must not
+    // queue one item per frame: a queued update for the same stream absorbs the new increment.
+    if ((item.kind === 'incomingWindowUpdate' || item.kind === 'outgoingWindowUpdate') && this.waiter === null && this.mergeWindowUpdate(item)) {
+      return true;
+    }
     if (isTransportResponse(item)) {
       this.transportResponses++;
       if (!this.throttled && this.transportResponses >= this.threshold) {
@@ -64,7 +100,26 @@ export class ControlBuffer {
     else this.tail.next = item;
     this.tail = item;
     this.length++;
+    if (item.kind === 'data') this.bytes += item.data.length;
+    if (!this.overflowed && (this.length > this.maxItems || this.bytes > this.maxBytes)) {
+      this.overflowed = true;
+      this.onOverflow();
+    }
     return true;
+  }
+
+  /** Adds `item`'s increment to a queued update of the same stream; false if there is none (it is then remembered). */
+  private mergeWindowUpdate(item: WindowUpdateItem): boolean {
+    const key = item.kind === 'incomingWindowUpdate' ? item.streamId : -1 - item.streamId;
+    const updates = (this.windowUpdates ??= new Map());
+    const queued = updates.get(key);
+    // A sum past 2^31-1 is left as two items, so the writer still sees the overflow (RFC 9113 §6.9.1).
+    if (queued !== undefined && queued.increment + item.increment <= MAX_WINDOW_SIZE) {
+      queued.increment += item.increment;
+      return true;
+    }
+    updates.set(key, item);
+    return false;
   }
 
   /**
@@ -109,6 +164,8 @@ export class ControlBuffer {
     this.finished = true;
     this.head = this.tail = null;
     this.length = 0;
+    this.bytes = 0;
+    this.windowUpdates = null;
     this.transportResponses = 0;
     if (this.throttled) {
       this.throttled = false;
@@ -120,6 +177,19 @@ export class ControlBuffer {
   }
 
   private afterTake(item: ControlItem): void {
+    switch (item.kind) {
+      case 'data':
+        this.bytes -= item.data.length;
+        break;
+      case 'incomingWindowUpdate':
+      case 'outgoingWindowUpdate': {
+        const key = item.kind === 'incomingWindowUpdate' ? item.streamId : -1 - item.streamId;
+        if (this.windowUpdates?.get(key) === item) this.windowUpdates.delete(key);
+        break;
+      }
+      default:
+        break;
+    }
     if (!isTransportResponse(item)) return;
     this.transportResponses--;
     if (this.throttled && this.transportResponses < this.threshold) {

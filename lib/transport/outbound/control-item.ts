@@ -1,6 +1,19 @@
+import type { ReceiveWindow } from '../flow-control';
 import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
 import type { SettingEntry } from '../settings';
-import type { Http2Stream } from '../stream/http2-stream';
+
+/**
+ * What the writer tells a stream's owner, the only way it reaches back (grpc-go's onEachWrite):
+ * items carry stream ids, the writer keeps its own per-stream records.
+ */
+export interface OutboundEvents {
+  /** The stream was reset before the writer got to it: its HEADERS are not sent. */
+  readonly isAborted: boolean;
+  /** `bytes` of the stream's queued DATA reached the frame writer. */
+  onBytesWritten(bytes: number): void;
+  /** The stream's END_STREAM reached the frame writer. */
+  onEndWritten(): void;
+}
 
 /**
  * Instructions for the LoopyWriter. Not HTTP/2 frames: some make it write a frame, some only change
@@ -11,16 +24,21 @@ interface ItemBase {
   next?: ControlItem | null;
 }
 
-/** A stream exists: loopy starts tracking its send window. */
+/** A peer opened a stream: loopy starts tracking its send window (grpc-go's registerStream). */
 export interface RegisterStreamItem extends ItemBase {
   kind: 'registerStream';
-  stream: Http2Stream;
+  streamId: number;
+  events: OutboundEvents;
 }
 
-/** Initial headers (request or response); with endStream they are the whole response (trailers-only). */
+/**
+ * Initial headers (request or response); with endStream they are the whole response
+ * (trailers-only). A stream we open is registered with the writer by its headers.
+ */
 export interface HeadersItem extends ItemBase {
   kind: 'headers';
-  stream: Http2Stream;
+  streamId: number;
+  events: OutboundEvents;
   /** Constant fields sent first, indexed through the connection's HPACK table. */
   template: HeaderTemplate | null;
   headers: HeaderList | null;
@@ -30,7 +48,7 @@ export interface HeadersItem extends ItemBase {
 /** Message bytes for a stream; queued behind earlier data and subject to both send windows. */
 export interface DataItem extends ItemBase {
   kind: 'data';
-  stream: Http2Stream;
+  streamId: number;
   data: Buffer;
   endStream: boolean;
 }
@@ -38,16 +56,21 @@ export interface DataItem extends ItemBase {
 /** Trailers: written after every queued DATA of the stream, with END_STREAM. */
 export interface TrailersItem extends ItemBase {
   kind: 'trailers';
-  stream: Http2Stream;
+  streamId: number;
   template: HeaderTemplate | null;
   headers: HeaderList | null;
 }
 
-/** We give the peer more window (stream 0 = connection). */
+/**
+ * We give the peer more window (stream 0 = connection). `window` is credited only when the frame is
+ * written: a peer that sends without reading our frames runs out of window instead of being told
+ * it has more (and so gets FLOW_CONTROL_ERROR if it keeps sending).
+ */
 export interface OutgoingWindowUpdateItem extends ItemBase {
   kind: 'outgoingWindowUpdate';
   streamId: number;
   increment: number;
+  window?: ReceiveWindow;
 }
 
 /** The peer gave us more window. */
@@ -83,7 +106,6 @@ export interface PingItem extends ItemBase {
 export interface CleanupStreamItem extends ItemBase {
   kind: 'cleanupStream';
   streamId: number;
-  stream: Http2Stream | null;
   rstCode: number | null;
   responseToPeer: boolean;
 }
@@ -118,17 +140,20 @@ export type ControlItem =
   | RawFramesItem;
 
 /**
- * A transport response answers something the peer did (SETTINGS ACK, PING ACK, a reset caused by a
- * peer's frame). Too many queued means the peer sends faster than it reads: the reader pauses.
+ * A transport response is an item the peer's frames caused (SETTINGS ACK, PING ACK, its window
+ * updates and ours for its data, resets it caused or sent). Too many queued means the peer sends
+ * faster than it reads: the reader pauses.
  */
 export function isTransportResponse(item: ControlItem): boolean {
   switch (item.kind) {
     case 'incomingSettings':
+    case 'incomingWindowUpdate':
+    case 'outgoingWindowUpdate':
       return true;
     case 'ping':
       return item.ack;
     case 'cleanupStream':
-      return item.responseToPeer && item.rstCode !== null;
+      return item.responseToPeer;
     default:
       return false;
   }

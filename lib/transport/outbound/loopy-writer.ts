@@ -2,11 +2,10 @@ import { ConnectionError, ErrorCode, assertNever } from '../errors';
 import { increaseSendWindow } from '../flow-control';
 import type { HeaderBlockEncoder, HeaderList, HeaderTemplate } from '../hpack/header-block';
 import { DEFAULT_WINDOW_SIZE, MIN_MAX_FRAME_SIZE, SettingId, type SettingEntry } from '../settings';
-import type { Http2Stream } from '../stream/http2-stream';
 import type { ControlBuffer } from './control-buffer';
-import type { ControlItem, DataItem, TrailersItem } from './control-item';
+import type { ControlItem, DataItem, OutboundEvents, TrailersItem } from './control-item';
 import type { FrameWriter } from './frame-writer';
-import { ActiveStreamList, type OutboundStream } from './outbound-stream';
+import { ActiveStreamList, OutboundStream } from './outbound-stream';
 
 /** Flush in the middle of a drain once this much is batched, so big transfers stream out. */
 const FLUSH_THRESHOLD = 256 * 1024;
@@ -17,7 +16,7 @@ export interface LoopyHost {
   /** A peer frame it applied broke a connection-level rule (window overflow). */
   connectionError(error: ConnectionError): void;
   /** A peer WINDOW_UPDATE overflowed a stream window: reset that stream (RFC 9113 §6.9.1). */
-  streamFlowControlError(stream: Http2Stream): void;
+  streamFlowControlError(streamId: number): void;
   /** A GOAWAY that ends the connection has been handed to the socket. */
   closeSocket(): void;
   /** The writer failed unexpectedly. */
@@ -35,7 +34,8 @@ export class LoopyWriter {
   private connectionWindow = DEFAULT_WINDOW_SIZE;
   private peerInitialWindow = DEFAULT_WINDOW_SIZE;
   private peerMaxFrameSize = MIN_MAX_FRAME_SIZE;
-  private readonly streams = new Map<number, Http2Stream>();
+  /** The writer's own record of each stream it writes for (grpc-go's estdStreams). */
+  private readonly streams = new Map<number, OutboundStream>();
   private readonly active = new ActiveStreamList();
   private closing = false;
   /** Scratch list for the payload pieces of one DATA frame. */
@@ -102,17 +102,16 @@ export class LoopyWriter {
   handle(item: ControlItem): void {
     switch (item.kind) {
       case 'registerStream':
-        // Only peer-opened streams are registered ahead of their headers.
-        this.register(item.stream);
-        item.stream.outbound.openOnWire = true;
+        this.register(item.streamId, item.events).openOnWire = true;
         return;
       case 'headers': {
-        const stream = item.stream;
-        if (stream.isAborted) return;
-        this.register(stream);
-        this.writeHeaderBlock(stream.id, item.endStream, item.template, item.headers);
-        stream.outbound.openOnWire = true;
-        if (item.endStream) this.finishStream(stream);
+        const outbound = this.register(item.streamId, item.events);
+        // Reset before its HEADERS went out: the peer never hears of it (the cleanup that follows
+        // sends no RST_STREAM for a stream that was never open on the wire).
+        if (item.events.isAborted) return;
+        this.writeHeaderBlock(item.streamId, item.endStream, item.template, item.headers);
+        outbound.openOnWire = true;
+        if (item.endStream) this.finishStream(outbound);
         return;
       }
       case 'data':
@@ -121,6 +120,7 @@ export class LoopyWriter {
         return;
       case 'outgoingWindowUpdate':
         this.framer.windowUpdate(item.streamId, item.increment);
+        item.window?.credit(item.increment);
         return;
       case 'incomingWindowUpdate':
         this.applyWindowUpdate(item.streamId, item.increment);
@@ -137,10 +137,11 @@ export class LoopyWriter {
         this.framer.ping(item.ack, item.data);
         return;
       case 'cleanupStream': {
-        const stream = item.stream;
-        if (stream !== null) this.forget(stream);
+        const outbound = this.streams.get(item.streamId);
+        if (outbound !== undefined) this.forget(outbound);
         // RST_STREAM on a stream the peer never saw would be a frame on an idle stream (RFC 9113 §6.4).
-        if (item.rstCode !== null && (stream === null || stream.outbound.openOnWire)) this.framer.rstStream(item.streamId, item.rstCode);
+        // A stream the writer no longer tracks (refused, or already ended by us) is open on the wire.
+        if (item.rstCode !== null && (outbound === undefined || outbound.openOnWire)) this.framer.rstStream(item.streamId, item.rstCode);
         return;
       }
       case 'goAway':
@@ -155,27 +156,27 @@ export class LoopyWriter {
     }
   }
 
-  private register(stream: Http2Stream): void {
-    const outbound = stream.outbound;
-    if (outbound.registered) return;
-    outbound.registered = true;
-    // A stream's window starts at the peer's current initial window (RFC 9113 §6.9.2).
-    outbound.sendWindow = this.peerInitialWindow;
-    this.streams.set(stream.id, stream);
+  private register(streamId: number, events: OutboundEvents): OutboundStream {
+    let outbound = this.streams.get(streamId);
+    if (outbound === undefined) {
+      // A stream's window starts at the peer's current initial window (RFC 9113 §6.9.2).
+      outbound = new OutboundStream(streamId, this.peerInitialWindow, events);
+      this.streams.set(streamId, outbound);
+    }
+    return outbound;
   }
 
-  private forget(stream: Http2Stream): void {
-    const outbound = stream.outbound;
+  /** Drops the writer's record of a stream; its owner accounts for any DATA left unwritten. */
+  private forget(outbound: OutboundStream): void {
     if (outbound.state === 'active') this.active.remove(outbound);
     outbound.state = 'idle';
-    const dropped = outbound.clear();
-    if (dropped > 0) stream.onBytesWritten(dropped);
-    this.streams.delete(stream.id);
+    outbound.clear();
+    this.streams.delete(outbound.streamId);
   }
 
-  private finishStream(stream: Http2Stream): void {
-    this.forget(stream);
-    stream.onEndWritten();
+  private finishStream(outbound: OutboundStream): void {
+    this.forget(outbound);
+    outbound.events.onEndWritten();
   }
 
   private writeHeaderBlock(streamId: number, endStream: boolean, template: HeaderTemplate | null, headers: HeaderList | null): void {
@@ -190,13 +191,9 @@ export class LoopyWriter {
   }
 
   private enqueue(item: DataItem | TrailersItem): void {
-    const stream = item.stream;
-    if (stream.isAborted) {
-      if (item.kind === 'data') stream.onBytesWritten(item.data.length);
-      return;
-    }
-    this.register(stream);
-    const outbound = stream.outbound;
+    const outbound = this.streams.get(item.streamId);
+    // Not tracked: the stream was reset (its owner has written off what it had queued).
+    if (outbound === undefined) return;
     outbound.enqueue(item);
     if (outbound.state === 'idle') this.activate(outbound);
   }
@@ -223,16 +220,16 @@ export class LoopyWriter {
     while (!this.active.isEmpty) {
       if (this.framer.pendingBytes >= FLUSH_THRESHOLD) return true;
       const outbound = this.active.shift()!;
-      const stream = this.streams.get(outbound.streamId);
       const item = outbound.peek();
-      if (stream === undefined || item === undefined) {
+      if (item === undefined) {
         outbound.state = 'idle';
         continue;
       }
+      const streamId = outbound.streamId;
       if (item.kind === 'trailers') {
         outbound.dequeue();
-        this.writeHeaderBlock(stream.id, true, item.template, item.headers);
-        this.finishStream(stream);
+        this.writeHeaderBlock(streamId, true, item.template, item.headers);
+        this.finishStream(outbound);
         continue;
       }
       const budget = Math.min(this.peerMaxFrameSize, outbound.sendWindow, this.connectionWindow);
@@ -271,14 +268,14 @@ export class LoopyWriter {
         }
         if (total >= budget) break;
       }
-      if (pieces.length === 1) this.framer.data(stream.id, pieces[0], endStream);
-      else this.framer.dataPieces(stream.id, pieces, total, endStream);
+      if (pieces.length === 1) this.framer.data(streamId, pieces[0], endStream);
+      else this.framer.dataPieces(streamId, pieces, total, endStream);
       pieces.length = 0;
       outbound.sendWindow -= total;
       this.connectionWindow -= total;
-      if (total > 0) stream.onBytesWritten(total);
+      if (total > 0) outbound.events.onBytesWritten(total);
       if (endStream) {
-        this.finishStream(stream);
+        this.finishStream(outbound);
         continue;
       }
       if (outbound.hasQueued) this.activate(outbound);
@@ -299,14 +296,13 @@ export class LoopyWriter {
       this.connectionWindow = next;
       return;
     }
-    const stream = this.streams.get(streamId);
-    if (stream === undefined) return;
-    const outbound = stream.outbound;
+    const outbound = this.streams.get(streamId);
+    if (outbound === undefined) return;
     const next = increaseSendWindow(outbound.sendWindow, increment);
     // ...and a stream error of type FLOW_CONTROL_ERROR for a stream window.
     if (next === null) {
-      this.forget(stream);
-      this.host.streamFlowControlError(stream);
+      this.forget(outbound);
+      this.host.streamFlowControlError(streamId);
       return;
     }
     outbound.sendWindow = next;
@@ -320,8 +316,7 @@ export class LoopyWriter {
           // The change applies to every stream's window, which may go negative (RFC 9113 §6.9.2).
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const stream of this.streams.values()) {
-            const outbound = stream.outbound;
+          for (const outbound of this.streams.values()) {
             const next = increaseSendWindow(outbound.sendWindow, delta);
             if (next === null) {
               this.host.connectionError(new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS overflowed a stream window'));

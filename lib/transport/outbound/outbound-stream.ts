@@ -1,4 +1,4 @@
-import type { DataItem, TrailersItem } from './control-item';
+import type { DataItem, OutboundEvents, TrailersItem } from './control-item';
 
 /** Where a stream stands in the LoopyWriter's scheduling (grpc-go's outStreamState). */
 export type OutboundState = 'idle' | 'active' | 'waitingForWindow';
@@ -10,7 +10,6 @@ export type OutboundState = 'idle' | 'active' | 'waitingForWindow';
 export class OutboundStream {
   sendWindow: number;
   state: OutboundState = 'idle';
-  registered = false;
   /**
    * The peer knows the stream: it opened it, or our HEADERS went out. A stream reset before that
    * never existed on the wire, so no RST_STREAM is sent for it (that would hit an idle stream).
@@ -26,6 +25,7 @@ export class OutboundStream {
   constructor(
     readonly streamId: number,
     initialWindow: number,
+    readonly events: OutboundEvents,
   ) {
     this.sendWindow = initialWindow;
   }

@@ -1,9 +1,9 @@
 import { ErrorCode, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
 import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
+import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem } from '../outbound/control-item';
-import { OutboundStream } from '../outbound/outbound-stream';
+import type { ControlItem, OutboundEvents } from '../outbound/control-item';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
@@ -30,6 +30,8 @@ export interface StreamHost {
   streamClosed(stream: Http2Stream): void;
   /** Queued-but-unwritten bytes changed by `delta` (connection-wide stats). */
   queuedBytesChanged(delta: number): void;
+  /** A retained stream that had already closed was released: its concurrency slot is free. */
+  streamReleased(stream: Http2Stream): void;
 }
 
 /**
@@ -37,18 +39,25 @@ export interface StreamHost {
  * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
  */
-export class Http2Stream {
+export class Http2Stream implements OutboundEvents {
   state: StreamState;
   listener: StreamListener | null = null;
   /** The HEADERS that opened the stream (a request on the server side). */
   headers: HeaderList;
-  readonly outbound: OutboundStream;
   /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
   queuedBytes = 0;
   /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
+  /** Server side: the validated request head (null only when the headers were truncated). */
+  requestHead: RequestHead | null = null;
+  /** Client side: the validated response head, once it arrived. */
+  responseHead: ResponseHead | null = null;
+  /** @internal The peer's content-length (-1: none) and the DATA bytes received against it (RFC 9113 §8.1.1). */
+  expectedLength = -1;
+  /** @internal */
+  receivedLength = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
@@ -70,18 +79,20 @@ export class Http2Stream {
   private aborted = false;
   /** The upper layer is done with the stream's input: data is dropped, the end only closes. */
   private detached = false;
+  /** The application still works on the stream (retain() until release()). */
+  private retained = false;
+  /** Closed while retained: the connection counts it against the concurrency limit until release(). */
+  private heldAfterClose = false;
 
   constructor(
     readonly id: number,
     private readonly host: StreamHost,
     readonly receiveWindow: ReceiveWindow,
-    sendWindow: number,
     private readonly writeQuota: number,
     openedBy: StateOpener,
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
-    this.outbound = new OutboundStream(id, sendWindow);
   }
 
   get isClosed(): boolean {
@@ -107,6 +118,11 @@ export class Http2Stream {
     return this.headersQueued;
   }
 
+  /** Whether the stream has closed but its retain() still holds a concurrency slot. */
+  get isHeldAfterClose(): boolean {
+    return this.heldAfterClose;
+  }
+
   /** Bytes received and not yet taken by the listener. */
   get bufferedBytes(): number {
     return this.recvBuffer === null ? 0 : this.recvBuffer.bytes;
@@ -120,7 +136,7 @@ export class Http2Stream {
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', stream: this, template, headers, endStream });
+    this.host.put({ kind: 'headers', streamId: this.id, events: this, template, headers, endStream });
   }
 
   /**
@@ -132,7 +148,7 @@ export class Http2Stream {
     if (endStream) this.localEndQueued = true;
     this.queuedBytes += data.length;
     this.host.queuedBytesChanged(data.length);
-    this.host.put({ kind: 'data', stream: this, data, endStream });
+    this.host.put({ kind: 'data', streamId: this.id, data, endStream });
     if (this.queuedBytes < this.writeQuota) return true;
     this.wantDrain = true;
     return false;
@@ -143,9 +159,9 @@ export class Http2Stream {
     this.checkWritable();
     this.localEndQueued = true;
     if (trailers === null && template === null) {
-      this.host.put({ kind: 'data', stream: this, data: EMPTY, endStream: true });
+      this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
     } else {
-      this.host.put({ kind: 'trailers', stream: this, template, headers: trailers });
+      this.host.put({ kind: 'trailers', streamId: this.id, template, headers: trailers });
     }
   }
 
@@ -154,7 +170,7 @@ export class Http2Stream {
     if (this.state === 'closed') return;
     this.localEndQueued = true;
     this.close();
-    this.host.put({ kind: 'cleanupStream', streamId: this.id, stream: this, rstCode: errorCode, responseToPeer: false });
+    this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
   }
 
   private checkWritable(): void {
@@ -189,6 +205,32 @@ export class Http2Stream {
       this.endDelivered = true;
       if (this.state === 'closed') this.host.streamClosed(this);
     }
+  }
+
+  /**
+   * The application keeps working on this stream (a request handler runs): until release(), the
+   * stream counts against our SETTINGS_MAX_CONCURRENT_STREAMS even after it is reset or closed, so
+   * a peer that resets streams at once cannot start more handlers than the limit (CVE-2023-44487;
+   * grpc-go never runs more handlers than MaxConcurrentStreams).
+   */
+  retain(): void {
+    this.retained = true;
+  }
+
+  /** The application is done with the stream: a closed stream's concurrency slot is freed. Idempotent. */
+  release(): void {
+    if (!this.retained) return;
+    this.retained = false;
+    if (this.heldAfterClose) {
+      this.heldAfterClose = false;
+      this.host.streamReleased(this);
+    }
+  }
+
+  /** @internal The connection removed the closed stream; true if a retain() keeps its slot taken. */
+  holdAfterClose(): boolean {
+    if (this.retained) this.heldAfterClose = true;
+    return this.heldAfterClose;
   }
 
   /** Attaches the listener and delivers anything that arrived before it. */
@@ -272,6 +314,11 @@ export class Http2Stream {
     this.state = 'closed';
     this.recvBuffer?.clear();
     this.endDelivered = true;
+    // What was queued will never be written: the writer drops it without reporting back.
+    if (this.queuedBytes > 0) {
+      this.host.queuedBytesChanged(-this.queuedBytes);
+      this.queuedBytes = 0;
+    }
     this.host.streamClosed(this);
   }
 
@@ -279,6 +326,7 @@ export class Http2Stream {
 
   /** @internal `bytes` of queued DATA reached the frame writer. */
   onBytesWritten(bytes: number): void {
+    if (this.aborted) return;
     this.queuedBytes -= bytes;
     this.host.queuedBytesChanged(-bytes);
     if (this.wantDrain && this.queuedBytes < this.writeQuota) {

@@ -101,4 +101,44 @@ describe('Http2Connection in the client role (transport API) against our server'
     expect(connection.stats.streams).to.equal(0);
     await connection.ping(); // the connection is still good after the reset
   });
+
+  it('request(headers, true) sends HEADERS with END_STREAM and gets the answer', async () => {
+    const stream = connection.request([':method', 'POST', ':scheme', 'http', ':path', '/grpc.examples.echo.Echo/UnaryEcho', ':authority', 'x', 'content-type', 'application/grpc', 'te', 'trailers'], true);
+    const collector = new Collector();
+    stream.setListener(collector);
+    await collector.done;
+    expect(collector.reset).to.equal(null);
+    // A unary call without a request message: the server says so in a trailers-only response.
+    expect(value(collector.headers, 'grpc-status')).to.equal('13');
+    expect(connection.stats.streams).to.equal(0);
+  });
+
+  it('runs over any Duplex: a socket wrapped in a PassThrough pair (no setNoDelay)', async () => {
+    const { Duplex } = await import('node:stream');
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    // A plain Duplex that forwards to the socket: it has no socket-only members.
+    const plain = new Duplex({
+      write(chunk, _encoding, callback) {
+        socket.write(chunk, callback);
+      },
+      read() {},
+      final(callback) {
+        socket.end(callback);
+      },
+      destroy(error, callback) {
+        socket.destroy();
+        callback(error);
+      },
+    });
+    socket.on('data', (chunk) => plain.push(chunk));
+    socket.on('end', () => plain.push(null));
+    const overDuplex = new Http2Connection(plain, 'client');
+    const { collector } = request(overDuplex, port, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('duplex'));
+    await collector.done;
+    expect(Buffer.concat(collector.data).toString('latin1')).to.contain('duplex');
+    const closed = once(overDuplex, 'close');
+    overDuplex.close();
+    await closed;
+  });
 });

@@ -231,6 +231,44 @@ describe('FrameReader', () => {
       const firstFragment = read([START, frames.headers(1, Buffer.alloc(101), { endHeaders: false })], options);
       expect(firstFragment.events.at(-1)).to.deep.equal(connectionError(ErrorCode.ENHANCE_YOUR_CALM));
     });
+
+    it('allows 8 CONTINUATION frames per block and answers the 9th with ENHANCE_YOUR_CALM, empty ones included', () => {
+      const block = (continuations: number) => [
+        frames.headers(1, 'a', { endHeaders: false }),
+        ...Array.from({ length: continuations - 1 }, () => frames.continuation(1, '', false)),
+        frames.continuation(1, 'b'),
+      ];
+      const eight = read([START, ...block(8)]);
+      expect(eight.connectionErrors).to.deep.equal([]);
+      expect(eight.events).to.have.length(2);
+
+      const nine = read([START, ...block(9)]);
+      expect(nine.events).to.deep.equal([frameEvent(SETTINGS_EMPTY), connectionError(ErrorCode.ENHANCE_YOUR_CALM)]);
+    });
+
+    it('stops an endless run of empty CONTINUATION frames after the limit, having buffered nothing', () => {
+      const sink = new RecordingSink();
+      const reader = new FrameReader(sink, { expectPreface: true, maxContinuationFrames: 8 });
+      reader.push(START);
+      reader.push(frames.headers(1, '', { endHeaders: false }));
+      const empty = frames.continuation(1, '', false);
+      let sent = 0;
+      while (sink.connectionErrors.length === 0 && sent < 1_000_000) {
+        reader.push(empty);
+        sent++;
+      }
+      expect(sent).to.equal(9);
+      expect(sink.events.at(-1)).to.deep.equal(connectionError(ErrorCode.ENHANCE_YOUR_CALM));
+      expect(reader.bufferedBytes).to.equal(0);
+    });
+
+    it('counts CONTINUATION frames per block: the count starts over with each HEADERS', () => {
+      const options = { expectPreface: true, maxContinuationFrames: 2 };
+      const twoBlocks = [1, 3].flatMap((id) => [frames.headers(id, 'a', { endHeaders: false }), frames.continuation(id, '', false), frames.continuation(id, 'b')]);
+      const sink = read([START, ...twoBlocks], options);
+      expect(sink.connectionErrors).to.deep.equal([]);
+      expect(sink.events).to.have.length(3);
+    });
   });
 
   describe('errors', () => {

@@ -2,27 +2,27 @@ import { expect } from 'chai';
 import { ControlBuffer, DEFAULT_THROTTLE_THRESHOLD } from '../../../lib/transport/outbound/control-buffer';
 import type { ControlItem } from '../../../lib/transport/outbound/control-item';
 import { isTransportResponse } from '../../../lib/transport/outbound/control-item';
-import type { Http2Stream } from '../../../lib/transport/stream/http2-stream';
-
-// The buffer never looks at the stream of an item; a stand-in object is enough.
-const STREAM = { id: 1 } as unknown as Http2Stream;
+// The buffer never calls an item's stream events; a stand-in object is enough.
+const EVENTS = { isAborted: false, onBytesWritten() {}, onEndWritten() {} };
 const PING_DATA = Buffer.from('12345678');
 
 // Items are linked through their own `next` field, so every put needs a fresh object.
 const pingAck = (): ControlItem => ({ kind: 'ping', ack: true, data: PING_DATA });
 const ping = (): ControlItem => ({ kind: 'ping', ack: false, data: PING_DATA });
 const settingsIn = (): ControlItem => ({ kind: 'incomingSettings', entries: [] });
-const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 1, responseToPeer: true });
-const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: 8, responseToPeer: false });
-const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, stream: null, rstCode: null, responseToPeer: true });
-const data = (): ControlItem => ({ kind: 'data', stream: STREAM, data: Buffer.from('x'), endStream: false });
-const headers = (): ControlItem => ({ kind: 'headers', stream: STREAM, template: null, headers: [], endStream: false });
-const windowUpdate = (increment: number): ControlItem => ({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
+const resetResponse = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: 1, responseToPeer: true });
+const resetOwn = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: 8, responseToPeer: false });
+const cleanupQuiet = (streamId = 1): ControlItem => ({ kind: 'cleanupStream', streamId, rstCode: null, responseToPeer: true });
+const data = (): ControlItem => ({ kind: 'data', streamId: 1, data: Buffer.from('x'), endStream: false });
+const headers = (): ControlItem => ({ kind: 'headers', streamId: 1, events: EVENTS, template: null, headers: [], endStream: false });
+/** An outgoing WINDOW_UPDATE on stream `increment` (distinct streams, so they queue rather than merge). */
+const windowUpdate = (increment: number): ControlItem => ({ kind: 'outgoingWindowUpdate', streamId: increment, increment });
+const incomingUpdate = (streamId: number, increment: number): ControlItem => ({ kind: 'incomingWindowUpdate', streamId, increment });
 
 /** A buffer that records every onThrottle call. */
 function recording(threshold?: number): { buffer: ControlBuffer; calls: boolean[] } {
   const calls: boolean[] = [];
-  const buffer = threshold === undefined ? new ControlBuffer((on) => calls.push(on)) : new ControlBuffer((on) => calls.push(on), threshold);
+  const buffer = new ControlBuffer({ onThrottle: (on) => calls.push(on), throttleThreshold: threshold });
   return { buffer, calls };
 }
 
@@ -205,21 +205,23 @@ describe('ControlBuffer', () => {
   });
 
   describe('transport responses', () => {
-    it('are PING ACKs, incoming SETTINGS and resets answering the peer', () => {
+    it("are PING ACKs, incoming SETTINGS, window updates, and resets the peer sent or caused", () => {
       expect(isTransportResponse(pingAck())).to.equal(true);
       expect(isTransportResponse(settingsIn())).to.equal(true);
       expect(isTransportResponse(resetResponse())).to.equal(true);
       expect(isTransportResponse(ping())).to.equal(false);
       expect(isTransportResponse(resetOwn())).to.equal(false);
-      expect(isTransportResponse(cleanupQuiet())).to.equal(false);
       expect(isTransportResponse(data())).to.equal(false);
       expect(isTransportResponse(headers())).to.equal(false);
-      expect(isTransportResponse(windowUpdate(1))).to.equal(false);
+      expect(isTransportResponse(windowUpdate(1))).to.equal(true);
+      expect(isTransportResponse(incomingUpdate(1, 1))).to.equal(true);
+      expect(isTransportResponse(cleanupQuiet())).to.equal(true);
       expect(isTransportResponse({ kind: 'outgoingSettings', entries: [] })).to.equal(false);
     });
   });
 
   describe('throttle', () => {
+    let nextStream = 1;
     it('uses a default threshold of 50', () => {
       expect(DEFAULT_THROTTLE_THRESHOLD).to.equal(50);
     });
@@ -228,6 +230,8 @@ describe('ControlBuffer', () => {
       ['ping ack', pingAck],
       ['incomingSettings', settingsIn],
       ['cleanupStream with rstCode and responseToPeer', resetResponse],
+      ['cleanupStream for a peer reset (no rstCode)', cleanupQuiet],
+      ['incoming WINDOW_UPDATE (distinct streams)', () => incomingUpdate(nextStream++, 1)],
     ] as const) {
       it(`fires onThrottle(true) exactly when the 50th ${name} is queued`, () => {
         const { buffer, calls } = recording();
@@ -257,7 +261,7 @@ describe('ControlBuffer', () => {
 
     it('is not fired by items that are not transport responses', () => {
       const { buffer, calls } = recording();
-      const makers = [ping, data, headers, resetOwn, cleanupQuiet, () => windowUpdate(1)];
+      const makers = [ping, data, headers, resetOwn];
       for (let index = 0; index < 600; index++) buffer.put(makers[index % makers.length]());
       expect(buffer.size).to.equal(600);
       expect(calls).to.deep.equal([]);
@@ -333,6 +337,74 @@ describe('ControlBuffer', () => {
       buffer.put(pingAck());
       buffer.finish();
       expect(calls).to.deep.equal([]);
+    });
+  });
+
+  describe('window update merging', () => {
+    it('merges a WINDOW_UPDATE flood on one stream into the queued item', () => {
+      const { buffer } = recording();
+      buffer.put(data());
+      for (let index = 0; index < 100_000; index++) buffer.put(incomingUpdate(0, 1));
+      expect(buffer.size).to.equal(2);
+      expect(buffer.queuedTransportResponses).to.equal(1);
+      const items = drain(buffer);
+      expect(items[1]).to.include({ kind: 'incomingWindowUpdate', streamId: 0, increment: 100_000 });
+    });
+
+    it('keeps incoming and outgoing updates, and different streams, apart', () => {
+      const buffer = new ControlBuffer();
+      buffer.put(incomingUpdate(3, 1));
+      buffer.put({ kind: 'outgoingWindowUpdate', streamId: 3, increment: 10 });
+      buffer.put(incomingUpdate(5, 1));
+      buffer.put(incomingUpdate(3, 2));
+      buffer.put({ kind: 'outgoingWindowUpdate', streamId: 3, increment: 20 });
+      const items = drain(buffer).map((item) => ({ ...item, next: undefined }));
+      expect(items).to.deep.equal([
+        { kind: 'incomingWindowUpdate', streamId: 3, increment: 3, next: undefined },
+        { kind: 'outgoingWindowUpdate', streamId: 3, increment: 30, next: undefined },
+        { kind: 'incomingWindowUpdate', streamId: 5, increment: 1, next: undefined },
+      ]);
+    });
+
+    it('does not merge into an item the writer has already taken', () => {
+      const buffer = new ControlBuffer();
+      buffer.put(incomingUpdate(1, 5));
+      const taken = buffer.get() as { increment: number };
+      buffer.put(incomingUpdate(1, 7));
+      expect(taken.increment).to.equal(5);
+      expect((buffer.get() as { increment: number }).increment).to.equal(7);
+    });
+
+    it('leaves a sum past 2^31-1 as two items, so the writer still sees the overflow', () => {
+      const buffer = new ControlBuffer();
+      buffer.put(incomingUpdate(1, 2 ** 31 - 10));
+      buffer.put(incomingUpdate(1, 100));
+      expect(buffer.size).to.equal(2);
+    });
+  });
+
+  describe('hard caps', () => {
+    it('calls onOverflow once when more items than maxItems are queued', () => {
+      let overflows = 0;
+      const buffer = new ControlBuffer({ maxItems: 10, onOverflow: () => overflows++ });
+      for (let index = 0; index < 10; index++) buffer.put(ping());
+      expect(overflows).to.equal(0);
+      buffer.put(ping());
+      buffer.put(ping());
+      expect(overflows).to.equal(1);
+    });
+
+    it('counts queued DATA bytes and calls onOverflow past maxBytes', () => {
+      let overflows = 0;
+      const buffer = new ControlBuffer({ maxBytes: 2, onOverflow: () => overflows++ });
+      buffer.put(data());
+      buffer.put(data());
+      expect(buffer.queuedBytes).to.equal(2);
+      expect(overflows).to.equal(0);
+      buffer.put(data());
+      expect(overflows).to.equal(1);
+      drain(buffer);
+      expect(buffer.queuedBytes).to.equal(0);
     });
   });
 });

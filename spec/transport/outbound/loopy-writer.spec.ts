@@ -65,14 +65,14 @@ class CountingSocket extends FakeSocket {
 
 class RecordingLoopyHost implements LoopyHost {
   readonly connectionErrors: ConnectionError[] = [];
-  readonly streamErrors: Http2Stream[] = [];
+  readonly streamErrors: number[] = [];
   readonly failures: unknown[] = [];
   closed = 0;
   connectionError(error: ConnectionError): void {
     this.connectionErrors.push(error);
   }
-  streamFlowControlError(stream: Http2Stream): void {
-    this.streamErrors.push(stream);
+  streamFlowControlError(streamId: number): void {
+    this.streamErrors.push(streamId);
   }
   closeSocket(): void {
     this.closed++;
@@ -93,6 +93,8 @@ class RecordingStreamHost implements StreamHost {
   consumed(stream: Http2Stream, bytes: number): void {
     this.consumedCalls.push([stream.id, bytes]);
   }
+  streamReleased(): void {}
+
   streamClosed(stream: Http2Stream): void {
     this.closedStreams.push(stream.id);
   }
@@ -134,14 +136,14 @@ class Harness {
 
   /** A stream the peer opened (as on a server): registered with the writer before any headers. */
   stream(id: number, writeQuota = 1 << 30): Http2Stream {
-    const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 65535, writeQuota, { state: 'open', headers: [] });
-    this.put({ kind: 'registerStream', stream });
+    const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), writeQuota, { state: 'open', headers: [] });
+    this.put({ kind: 'registerStream', streamId: id, events: stream });
     return stream;
   }
 
   /** A stream we open (as on a client): the peer knows it only once our HEADERS are written. */
   localStream(id: number): Http2Stream {
-    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 65535, 1 << 30, { state: 'open', headers: [] });
+    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 1 << 30, { state: 'open', headers: [] });
   }
 
   put(item: ControlItem): void {
@@ -572,7 +574,9 @@ describe('LoopyWriter', () => {
     // Queued in the same turn as the cleanup: stream 1 is active when it is cleaned up.
     s1.write(pattern(50000, 1));
     s3.write(pattern(20000, 3));
-    h.put({ kind: 'cleanupStream', streamId: 1, stream: s1, rstCode: ErrorCode.STREAM_CLOSED, responseToPeer: true });
+    // As the connection does: the writer drops its record, the stream writes off what it had queued.
+    h.put({ kind: 'cleanupStream', streamId: 1, rstCode: ErrorCode.STREAM_CLOSED, responseToPeer: true });
+    s1.receiveReset(ErrorCode.STREAM_CLOSED, 'library');
     await h.settle();
     const frames = h.newFrames();
     expect(frames.map(describeFrame)).to.deep.equal(['SETTINGS(ACK)', `RST_STREAM(1,${ErrorCode.STREAM_CLOSED})`, 'DATA(3,16384)', 'DATA(3,3616)']);
@@ -617,8 +621,8 @@ describe('LoopyWriter', () => {
   it('a WINDOW_UPDATE overflowing a stream window reports that stream, not the connection', async () => {
     const s1 = h.stream(1);
     const s3 = h.stream(3);
-    h.put({ kind: 'registerStream', stream: s1 });
-    h.put({ kind: 'registerStream', stream: s3 });
+    h.put({ kind: 'registerStream', streamId: 1, events: s1 });
+    h.put({ kind: 'registerStream', streamId: 3, events: s3 });
     h.windowUpdate(1, MAX_WINDOW_SIZE - 65535);
     await h.settle();
     expect(h.host.streamErrors).to.deep.equal([]);
@@ -626,8 +630,8 @@ describe('LoopyWriter', () => {
     h.windowUpdate(3, MAX_WINDOW_SIZE);
     await h.settle();
     expect(h.host.streamErrors).to.have.length(2);
-    expect(h.host.streamErrors[0]).to.equal(s1);
-    expect(h.host.streamErrors[1]).to.equal(s3);
+    expect(h.host.streamErrors[0]).to.equal(1);
+    expect(h.host.streamErrors[1]).to.equal(3);
     expect(h.host.connectionErrors).to.deep.equal([]);
     expect(h.loopy.trackedStreams).to.equal(0);
   });
@@ -694,7 +698,7 @@ describe('LoopyWriter', () => {
 
   it('a SETTINGS increase that overflows a stream window is a connection FLOW_CONTROL_ERROR', async () => {
     const s1 = h.stream(1);
-    h.put({ kind: 'registerStream', stream: s1 });
+    h.put({ kind: 'registerStream', streamId: 1, events: s1 });
     h.windowUpdate(1, MAX_WINDOW_SIZE - 65535);
     h.settings([{ id: SettingId.INITIAL_WINDOW_SIZE, value: 65536 }]);
     await h.settle();
@@ -759,7 +763,7 @@ describe('LoopyWriter', () => {
           try {
             const streams = new Map(STREAM_IDS.map((id) => [id, run.stream(id)]));
             // Register every stream up front so SETTINGS deltas apply to all of them.
-            for (const stream of streams.values()) run.put({ kind: 'registerStream', stream });
+            for (const stream of streams.values()) run.put({ kind: 'registerStream', streamId: stream.id, events: stream });
             let initial = 65535;
             let connectionGranted = 65535;
             const granted = new Map(STREAM_IDS.map((id) => [id, 65535]));

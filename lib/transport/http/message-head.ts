@@ -1,16 +1,26 @@
-import type { HeaderList } from './header-block';
+import type { HeaderList } from '../hpack/header-block';
 
-/** The request pseudo-header fields (RFC 9113 §8.3.1) and the regular fields, split apart. */
+/**
+ * HTTP semantics of a message head (RFC 9113 §8.1-§8.3), checked by the transport itself so every
+ * stack on it rejects malformed messages: pseudo-header rules, field syntax, connection-specific
+ * fields, `te`, and content-length.
+ */
+
+/** The request pseudo-header fields (RFC 9113 §8.3.1), validated. */
 export interface RequestHead {
   method: string;
   scheme: string;
   path: string;
   authority: string;
+  /** The content-length field, or -1 without one. */
+  contentLength: number;
 }
 
-/** Response pseudo-header (RFC 9113 §8.3.2). */
+/** Response pseudo-header (RFC 9113 §8.3.2), validated. */
 export interface ResponseHead {
   status: number;
+  /** The content-length field, or -1 without one. */
+  contentLength: number;
 }
 
 /** Connection-specific fields are malformed in HTTP/2 (RFC 9113 §8.2.2). */
@@ -76,6 +86,16 @@ function checkValue(name: string, value: string): string | null {
 const TOKEN_LOWER: boolean[] = [];
 for (const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") TOKEN_LOWER[char.charCodeAt(0)] = true;
 
+/**
+ * content-length is one decimal number; repeated values MUST be equal (RFC 9110 §8.6). Returns the
+ * length seen so far (-1: none yet), or -2 when the field is malformed.
+ */
+function mergeContentLength(seen: number, value: string): number {
+  if (!/^\d{1,15}$/.test(value)) return -2;
+  const length = Number(value);
+  return seen === -1 || seen === length ? length : -2;
+}
+
 /** Checks a regular (non-pseudo) field for the rules shared by requests, responses and trailers. */
 function checkRegularField(name: string, value: string): string | null {
   const problem = checkField(name, value);
@@ -96,6 +116,7 @@ export function parseRequestHead(headers: HeaderList): RequestHead | string {
   let scheme: string | undefined;
   let path: string | undefined;
   let authority: string | undefined;
+  let contentLength = -1;
   let regularSeen = false;
   for (let index = 0; index < headers.length; index += 2) {
     const name = headers[index];
@@ -131,22 +152,24 @@ export function parseRequestHead(headers: HeaderList): RequestHead | string {
     regularSeen = true;
     const problem = checkRegularField(name, value);
     if (problem !== null) return problem;
+    if (name === 'content-length' && (contentLength = mergeContentLength(contentLength, value)) === -2) return `malformed content-length: ${value}`;
   }
   // All HTTP/2 requests MUST include exactly one valid value for :method, :scheme and :path,
   // unless it is a CONNECT request; :path MUST NOT be empty.
   if (method === undefined) return 'missing :method';
   if (method === 'CONNECT') {
     if (scheme !== undefined || path !== undefined || authority === undefined) return 'malformed CONNECT request';
-    return { method, scheme: '', path: '', authority };
+    return { method, scheme: '', path: '', authority, contentLength };
   }
   if (scheme === undefined) return 'missing :scheme';
   if (path === undefined || path.length === 0) return 'missing :path';
-  return { method, scheme, path, authority: authority ?? '' };
+  return { method, scheme, path, authority: authority ?? '', contentLength };
 }
 
 /** Validates a response header list (client side) and extracts :status (RFC 9113 §8.3.2). */
 export function parseResponseHead(headers: HeaderList): ResponseHead | string {
   let status: number | undefined;
+  let contentLength = -1;
   let regularSeen = false;
   for (let index = 0; index < headers.length; index += 2) {
     const name = headers[index];
@@ -162,9 +185,10 @@ export function parseResponseHead(headers: HeaderList): ResponseHead | string {
     regularSeen = true;
     const problem = checkRegularField(name, value);
     if (problem !== null) return problem;
+    if (name === 'content-length' && (contentLength = mergeContentLength(contentLength, value)) === -2) return `malformed content-length: ${value}`;
   }
   if (status === undefined) return 'missing :status';
-  return { status };
+  return { status, contentLength };
 }
 
 /** Trailers MUST NOT include pseudo-header fields (RFC 9113 §8.1). Returns a reason or null. */

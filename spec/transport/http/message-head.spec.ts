@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkTrailers, parseRequestHead, parseResponseHead } from '../../../lib/transport/hpack/header-list';
+import { checkTrailers, parseRequestHead, parseResponseHead } from '../../../lib/transport/http/message-head';
 
 const REQUEST = [':method', 'POST', ':scheme', 'http', ':path', '/pkg.Service/Method', ':authority', 'localhost:50051'];
 const GRPC_REGULAR = ['content-type', 'application/grpc', 'te', 'trailers', 'grpc-timeout', '1S'];
@@ -33,6 +33,7 @@ describe('header list validation (RFC 9113 §8.2, §8.3)', () => {
         scheme: 'http',
         path: '/pkg.Service/Method',
         authority: 'localhost:50051',
+        contentLength: -1,
       });
     });
 
@@ -42,11 +43,22 @@ describe('header list validation (RFC 9113 §8.2, §8.3)', () => {
         scheme: 'https',
         path: '/',
         authority: 'a',
+        contentLength: -1,
       });
     });
 
+    it('reads content-length; repeated equal values are one, different or non-numeric ones are malformed', () => {
+      expect(parseRequestHead([...REQUEST, 'content-length', '12'])).to.include({ contentLength: 12 });
+      expect(parseRequestHead([...REQUEST, 'content-length', '0', 'content-length', '0'])).to.include({ contentLength: 0 });
+      expectReason(parseRequestHead([...REQUEST, 'content-length', '1', 'content-length', '2']), /content-length/);
+      expectReason(parseRequestHead([...REQUEST, 'content-length', '-1']), /content-length/);
+      expectReason(parseRequestHead([...REQUEST, 'content-length', '1,1']), /content-length/);
+      expect(parseResponseHead([':status', '200', 'content-length', '5'])).to.deep.equal({ status: 200, contentLength: 5 });
+      expectReason(parseResponseHead([':status', '200', 'content-length', 'x']), /content-length/);
+    });
+
     it('treats :authority as optional (empty string when absent)', () => {
-      expect(parseRequestHead([':method', 'GET', ':scheme', 'http', ':path', '/'])).to.deep.equal({ method: 'GET', scheme: 'http', path: '/', authority: '' });
+      expect(parseRequestHead([':method', 'GET', ':scheme', 'http', ':path', '/'])).to.deep.equal({ method: 'GET', scheme: 'http', path: '/', authority: '', contentLength: -1 });
     });
 
     it('accepts an empty regular value, token characters in names, and obs-text in values', () => {
@@ -135,6 +147,7 @@ describe('header list validation (RFC 9113 §8.2, §8.3)', () => {
           scheme: '',
           path: '',
           authority: 'example.com:443',
+          contentLength: -1,
         });
       });
 
@@ -152,8 +165,8 @@ describe('header list validation (RFC 9113 §8.2, §8.3)', () => {
 
   describe('parseResponseHead', () => {
     it('returns the numeric :status of a valid response', () => {
-      expect(parseResponseHead([':status', '200', 'content-type', 'application/grpc', 'x-meta', 'v'])).to.deep.equal({ status: 200 });
-      expect(parseResponseHead([':status', '404'])).to.deep.equal({ status: 404 });
+      expect(parseResponseHead([':status', '200', 'content-type', 'application/grpc', 'x-meta', 'v'])).to.deep.equal({ status: 200, contentLength: -1 });
+      expect(parseResponseHead([':status', '404'])).to.deep.equal({ status: 404, contentLength: -1 });
     });
 
     it('rejects a missing, duplicate or malformed :status (§8.3.2)', () => {
