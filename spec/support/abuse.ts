@@ -127,6 +127,17 @@ export class ResourceMonitor {
   }
 }
 
+/** Runs `work` inside a ResourceMonitor window (for the bench: `const { result, report } = await measureResources(run)`). */
+export async function measureResources<T>(work: (monitor: ResourceMonitor) => Promise<T>): Promise<{ result: T; report: ResourceReport }> {
+  const monitor = ResourceMonitor.start();
+  try {
+    const result = await work(monitor);
+    return { result, report: monitor.finish() };
+  } finally {
+    monitor.finish();
+  }
+}
+
 export function formatReport(report: ResourceReport): string {
   const mb = (value: number) => `${value.toFixed(1)} MB`;
   return (
