@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { FrameType } from '../../lib/transport/frame/frame-type';
-import { repeated } from '../support/abuse';
+import { perStreamBatch, repeated } from '../support/abuse';
 import {
   attackTargets,
   connectAttacker,
@@ -114,12 +114,8 @@ describe('abuse: frame floods (hardening acceptance)', function () {
       const { peer, watcher } = await connectAttacker(target);
       peer.sendPreface();
       // Each opens a new stream with no pseudo-headers at all: malformed, the stream is reset.
-      let nextId = 1;
-      const batch = () => {
-        const out: Buffer[] = [];
-        for (let index = 0; index < FRAMES_PER_BATCH; index++, nextId += 2) out.push(frames.headers(nextId, EMPTY, { endStream: true }));
-        return Buffer.concat(out);
-      };
+      const template = frames.headers(1, EMPTY, { endStream: true });
+      const batch = (index: number) => perStreamBatch(template, FRAMES_PER_BATCH, 1 + 2 * FRAMES_PER_BATCH * index);
       const outcome = await underAttack(target.port, (monitor) => floodUntilGoAway(peer, watcher, monitor, batch, BOUNDS));
       await expectServerUnharmed(
         target.port,

@@ -18,6 +18,7 @@ import {
   floodUntilGoAway,
   underAttack,
 } from '../support/abuse-scenario';
+import { perStreamBatch } from '../support/abuse';
 import { frames } from '../support/frames';
 import { echoMessage, grpcRequestHeaders, type RawPeer } from '../support/raw-peer';
 
@@ -71,13 +72,12 @@ function steadyHeaderBlock(peer: RawPeer): { first: Buffer; steady: Buffer } {
 function resetBatches(peer: RawPeer, provoke: (streamId: number) => Buffer): (index: number) => Buffer {
   const { first, steady } = steadyHeaderBlock(peer);
   const body = echoMessage(SLOW);
-  let nextId = 1;
-  return () => {
-    const out: Buffer[] = [];
-    for (let index = 0; index < STREAMS_PER_BATCH; index++, nextId += 2) {
-      out.push(frames.headers(nextId, nextId === 1 ? first : steady), frames.data(nextId, body, { endStream: true }), provoke(nextId));
-    }
-    return Buffer.concat(out);
+  const stream = (id: number, block: Buffer) => Buffer.concat([frames.headers(id, block), frames.data(id, body, { endStream: true }), provoke(id)]);
+  // Stream 1 carries the block that fills the HPACK table; every later one the same few bytes.
+  const template = stream(1, steady);
+  return (index) => {
+    if (index > 0) return perStreamBatch(template, STREAMS_PER_BATCH, 1 + 2 * STREAMS_PER_BATCH * index);
+    return Buffer.concat([stream(1, first), perStreamBatch(template, STREAMS_PER_BATCH - 1, 3)]);
   };
 }
 

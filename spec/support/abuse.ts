@@ -226,6 +226,23 @@ export function repeated(frame: Buffer, count: number): Buffer {
   return Buffer.concat(Array.from({ length: count }, () => frame));
 }
 
+/**
+ * `count` copies of `template` (whole frames, all on one stream) with the stream id of every frame
+ * set to firstId, firstId + 2, ...: a batch of per-stream frames without encoding each one (the
+ * attacker runs in the measured process, so its batches must be cheap).
+ */
+export function perStreamBatch(template: Buffer, count: number, firstId: number): Buffer {
+  const headers: number[] = [];
+  for (let offset = 0; offset < template.length; offset += 9 + template.readUIntBE(offset, 3)) headers.push(offset);
+  const out = Buffer.allocUnsafe(template.length * count);
+  for (let index = 0; index < count; index++) {
+    const base = index * template.length;
+    template.copy(out, base);
+    for (const offset of headers) out.writeUInt32BE((firstId + 2 * index) & 0x7fffffff, base + offset + 5);
+  }
+  return out;
+}
+
 /** Resolves after `ms` (not keeping the process alive). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
