@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
@@ -38,5 +38,21 @@ describe('package entry points (dist/)', () => {
       expect((error as { status: number }).status).to.equal(1);
     }
     expect(found).to.equal('');
+  });
+
+  it('the transport .d.ts shows only what users may call: no writer/reader plumbing on connections and streams', () => {
+    const declarations = ['transport/connection/connection.d.ts', 'transport/stream/http2-stream.d.ts'].map((file) => readFileSync(join(root, 'dist', file), 'utf8')).join('\n');
+    const internals = ['put(', 'registry', 'decoder', 'openPeerStream', 'receiveData', 'receiveReset', 'onBytesWritten', 'onEndWritten', 'spendReset', 'streamClosed', 'writerFailed', 'connectionReceiveWindow', '  listener:', 'holdAfterClose', 'StreamHost', 'implements'];
+    expect(internals.filter((name) => declarations.includes(name))).to.deep.equal([]);
+    // ...while the API is there.
+    for (const name of ['request(', 'goAway(', 'close(', 'ping(', 'sendHeaders(', 'write(', 'end(', 'reset(', 'retain(', 'release(', 'setListener(']) expect(declarations).to.include(name);
+  });
+
+  it('createServerConnection/createClientConnection and prepareHeaders are exported', () => {
+    const transport = require(join(root, 'dist/transport/index.js'));
+    expect(transport.createServerConnection).to.be.a('function');
+    expect(transport.createClientConnection).to.be.a('function');
+    expect(transport.prepareHeaders(['grpc-status', '0']).fields).to.deep.equal(['grpc-status', '0']);
+    expect(transport.HeaderTemplate).to.equal(undefined);
   });
 });

@@ -20,6 +20,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 const errorCodeNames: string[] = [];
 for (const [name, code] of Object.entries(ErrorCode)) errorCodeNames[code] = name;
 
+/** The RFC name of an error code ("ENHANCE_YOUR_CALM"), or UNKNOWN_ERROR_0x.. */
 export function errorCodeName(code: number): string {
   return errorCodeNames[code] ?? `UNKNOWN_ERROR_0x${code.toString(16)}`;
 }
@@ -30,37 +31,57 @@ export type Initiator = 'user' | 'library' | 'remote';
 /** Base of the transport's typed errors; `code` is a stable machine-readable string. */
 export abstract class Http2Error extends Error {
   abstract readonly code: string;
+
+  /**
+   * Protocol errors answer what a peer sent and are raised per frame under attack (a reset flood
+   * makes thousands): they skip the stack trace, which would cost more than handling the frame.
+   */
+  constructor(message: string, captureStack = true) {
+    const limit = Error.stackTraceLimit;
+    if (!captureStack) Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** An error that ends the whole connection: we send GOAWAY with `errorCode` then close. RFC 9113 §5.4.1. */
 export class ConnectionError extends Http2Error {
+  /** Stable machine-readable code. */
   readonly code = 'ERR_HTTP2_CONNECTION';
   constructor(
+    /** The GOAWAY's error code (ErrorCode). */
     readonly errorCode: number,
-    message: string,
+    /** Why, as sent in the GOAWAY's debug data (e.g. "too_many_pings", which gRPC clients look for). */
+    readonly reason: string,
+    /** Who caused it. */
     readonly initiator: Initiator = 'library',
   ) {
-    super(`${errorCodeName(errorCode)}: ${message}`);
+    super(`${errorCodeName(errorCode)}: ${reason}`, false);
     this.name = 'ConnectionError';
   }
 }
 
 /** An error that ends one stream: we send RST_STREAM with `errorCode`. RFC 9113 §5.4.2. */
 export class StreamError extends Http2Error {
+  /** Stable machine-readable code. */
   readonly code = 'ERR_HTTP2_STREAM';
   constructor(
+    /** The stream reset. */
     readonly streamId: number,
+    /** The RST_STREAM's error code (ErrorCode). */
     readonly errorCode: number,
     message: string,
+    /** Who caused it. */
     readonly initiator: Initiator = 'library',
   ) {
-    super(`stream ${streamId} ${errorCodeName(errorCode)}: ${message}`);
+    super(`stream ${streamId} ${errorCodeName(errorCode)}: ${message}`, false);
     this.name = 'StreamError';
   }
 }
 
 /** Misuse of the transport API (writing to an ended stream, and so on). */
 export class UserError extends Http2Error {
+  /** Stable machine-readable code. */
   readonly code = 'ERR_HTTP2_USAGE';
   constructor(message: string) {
     super(message);

@@ -10,17 +10,26 @@ export const SettingId = {
   MAX_HEADER_LIST_SIZE: 0x6,
 } as const;
 
+/** The largest flow-control window (RFC 9113 §6.9.1). */
 export const MAX_WINDOW_SIZE = 2 ** 31 - 1;
+/** The initial window of every stream and the connection (RFC 9113 §6.9.2). */
 export const DEFAULT_WINDOW_SIZE = 65535;
+/** The smallest (and initial) SETTINGS_MAX_FRAME_SIZE. */
 export const MIN_MAX_FRAME_SIZE = 16384;
+/** The largest SETTINGS_MAX_FRAME_SIZE allowed. */
 export const MAX_MAX_FRAME_SIZE = 2 ** 24 - 1;
 
+/** The six SETTINGS of RFC 9113 §6.5.2, as values. */
 export interface Settings {
+  /** SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the decoder allows. */
   headerTableSize: number;
+  /** SETTINGS_ENABLE_PUSH (always false here: we neither send nor accept push). */
   enablePush: boolean;
   /** Infinity when the peer sets no limit. */
   maxConcurrentStreams: number;
+  /** SETTINGS_INITIAL_WINDOW_SIZE: each stream's starting window. */
   initialWindowSize: number;
+  /** SETTINGS_MAX_FRAME_SIZE: the largest frame payload the sender accepts. */
   maxFrameSize: number;
   /** Infinity when the peer sets no limit. */
   maxHeaderListSize: number;

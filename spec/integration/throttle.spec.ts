@@ -11,7 +11,8 @@ describe('integration: the reader throttle against a PING flood from a peer that
   let port: number;
 
   before(async () => {
-    ({ server, port } = await startEchoServer());
+    // Pings are allowed here at any rate (the ping policy is specified in lifecycle specs): this is about the throttle.
+    ({ server, port } = await startEchoServer({}, { transport: { lifecycle: { permitPingsWithoutCalls: true, minPingIntervalMs: 0 } } }));
   });
   after(() => server.forceShutdown());
 

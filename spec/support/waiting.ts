@@ -1,6 +1,13 @@
-/** Resolves when `predicate` holds, re-checking each event-loop turn (bounded by the test's timeout). */
-export async function eventually(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
+/**
+ * Resolves when `predicate` holds, re-checking each event-loop turn. Gives up (rejects) after
+ * `limitMs`, so a condition that never comes cannot keep spinning after its test has failed.
+ */
+export async function eventually(predicate: () => boolean, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms: ${predicate.toString().slice(0, 200)}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Every item a readable call delivers, once it ends (rejects on its error). */

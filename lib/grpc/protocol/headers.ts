@@ -1,4 +1,4 @@
-import { HeaderTemplate } from '../../transport';
+import { prepareHeaders } from '../../transport';
 
 /** Header names and values of gRPC over HTTP/2 (PROTOCOL-HTTP2.md). */
 export const CONTENT_TYPE = 'application/grpc';
@@ -20,7 +20,7 @@ export function isGrpcContentType(value: string | undefined): boolean {
  * Header lists that never change: each connection's encoder inserts their fields into the peer's
  * HPACK table once and then sends one byte per field.
  */
-export const RESPONSE_HEADERS = new HeaderTemplate([
+export const RESPONSE_HEADERS = prepareHeaders([
   ':status',
   '200',
   'content-type',
@@ -28,9 +28,9 @@ export const RESPONSE_HEADERS = new HeaderTemplate([
   GRPC_ACCEPT_ENCODING,
   'identity,deflate,gzip',
 ]);
-export const OK_TRAILERS = new HeaderTemplate([GRPC_STATUS, '0']);
+export const OK_TRAILERS = prepareHeaders([GRPC_STATUS, '0']);
 /** Trailers-only OK (a response with no messages, e.g. an empty server stream with no metadata sent). */
-export const OK_TRAILERS_ONLY = new HeaderTemplate([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);
+export const OK_TRAILERS_ONLY = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);
 
 /** Finds the first value of `name` in a flat header list. */
 export function headerValue(headers: readonly string[], name: string): string | undefined {

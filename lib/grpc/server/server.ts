@@ -16,9 +16,67 @@ export interface ServerOptions {
   'grpc.max_send_message_length'?: number;
   /** Response compression: 0 identity, 1 deflate, 2 gzip (grpc-js's compressionAlgorithms). */
   'grpc.default_compression_algorithm'?: number;
-  /** HTTP/2 transport settings. */
+  /** Concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+  'grpc.max_concurrent_streams'?: number;
+  /** Graceful GOAWAY after a connection has had no call for this long (ms). Default: never. */
+  'grpc.max_connection_idle_ms'?: number;
+  /** Graceful GOAWAY once a connection is this old (ms, ±10 % jitter). Default: never. */
+  'grpc.max_connection_age_ms'?: number;
+  /** ...then close it this long after, whatever still runs (ms). Default: never. */
+  'grpc.max_connection_age_grace_ms'?: number;
+  /** PING a client after this long without hearing from it (ms). Default 2 h. */
+  'grpc.keepalive_time_ms'?: number;
+  /** ...and close the connection if the PING is not answered within this (ms). Default 20 s. */
+  'grpc.keepalive_timeout_ms'?: number;
+  /** 1: clients may ping while they have no call. Default 0. */
+  'grpc.keepalive_permit_without_calls'?: number;
+  /** Client pings closer together than this count as strikes (ms). Default 5 min. */
+  'grpc.http2.min_ping_interval_without_data_ms'?: number;
+  /** Strikes allowed before GOAWAY ENHANCE_YOUR_CALM "too_many_pings". Default 2. */
+  'grpc.http2.max_ping_strikes'?: number;
+  /** A new connection must send its preface and SETTINGS within this (ms). Default 20 s. */
+  'h2grpc.handshake_timeout_ms'?: number;
+  /**
+   * Bytes per second a client must keep sending a unary or server-streaming request until it ends
+   * it, after a 5 s grace period (Kestrel's MinRequestBodyDataRate); slower requests are reset.
+   * Client-streaming and bidi calls may idle. Default 240; 0 disables.
+   */
+  'h2grpc.min_request_data_rate'?: number;
+  /**
+   * How long tryShutdown() lets running calls finish (ms); then the remaining connections are
+   * closed as by forceShutdown() (their calls see CANCELLED). Default: no limit (as grpc-js).
+   */
+  'h2grpc.drain_deadline_ms'?: number;
+  /** Connections served at once; more are closed on arrival. Default: no limit. */
+  'h2grpc.max_connections'?: number;
+  /** Decides whether to serve a new connection (e.g. per-IP limits); false closes it at once. */
+  'h2grpc.admit_connection'?: (socket: { remoteAddress?: string; remotePort?: number }) => boolean;
+  /** HTTP/2 transport settings; the options above take precedence over the same settings here. */
   transport?: ConnectionOptions;
   [key: string]: unknown;
+}
+
+/** The transport options the grpc.* options above stand for. */
+function transportOptions(options: ServerOptions): ConnectionOptions {
+  const transport = options.transport ?? {};
+  const lifecycle: NonNullable<ConnectionOptions['lifecycle']> = { ...transport.lifecycle };
+  const set = <K extends keyof typeof lifecycle>(key: K, value: (typeof lifecycle)[K] | undefined) => {
+    if (value !== undefined) lifecycle[key] = value;
+  };
+  set('maxIdleMs', options['grpc.max_connection_idle_ms']);
+  set('maxAgeMs', options['grpc.max_connection_age_ms']);
+  set('maxAgeGraceMs', options['grpc.max_connection_age_grace_ms']);
+  set('keepaliveTimeMs', options['grpc.keepalive_time_ms']);
+  set('keepaliveTimeoutMs', options['grpc.keepalive_timeout_ms']);
+  const permit = options['grpc.keepalive_permit_without_calls'];
+  set('permitPingsWithoutCalls', permit === undefined ? undefined : permit !== 0);
+  set('minPingIntervalMs', options['grpc.http2.min_ping_interval_without_data_ms']);
+  set('maxPingStrikes', options['grpc.http2.max_ping_strikes']);
+  set('handshakeTimeoutMs', options['h2grpc.handshake_timeout_ms']);
+  set('minDataRate', options['h2grpc.min_request_data_rate']);
+  const streams = options['grpc.max_concurrent_streams'];
+  const settings = streams === undefined ? transport.settings : { ...transport.settings, maxConcurrentStreams: streams };
+  return { ...transport, settings, lifecycle };
 }
 
 /** Our insecure credentials; grpc-js's ServerCredentials.createInsecure() is accepted too. */
@@ -51,6 +109,7 @@ export class Server {
   private readonly connections = new Set<Http2Connection>();
   private readonly limits: CallLimits;
   private readonly responseEncoding: Encoding;
+  private readonly transportOptions: ConnectionOptions;
   private shuttingDown = false;
 
   constructor(private readonly options: ServerOptions = {}) {
@@ -58,6 +117,7 @@ export class Server {
     const send = options['grpc.max_send_message_length'] ?? -1;
     this.limits = { maxReceiveMessageSize: receive < 0 ? Infinity : receive, maxSendMessageSize: send < 0 ? Infinity : send };
     this.responseEncoding = COMPRESSION_BY_ID[options['grpc.default_compression_algorithm'] ?? 0] ?? 'identity';
+    this.transportOptions = transportOptions(options);
   }
 
   addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
@@ -88,6 +148,9 @@ export class Server {
       listener.once('error', reject);
       listener.listen(port, host, () => {
         listener.off('error', reject);
+        // Accept errors later on (EMFILE when out of descriptors, ...) must not crash the process:
+        // the listener goes on, the connection that failed is lost.
+        listener.on('error', () => {});
         this.listeners.push(listener);
         resolve((listener.address() as net.AddressInfo).port);
       });
@@ -114,8 +177,15 @@ export class Server {
   }
 
   /** Serves HTTP/2 on an already connected socket (for custom listeners and tests). */
-  accept(socket: net.Socket): Http2Connection {
-    const connection = new Http2Connection(socket, 'server', this.options.transport);
+  accept(socket: net.Socket): Http2Connection | null {
+    const maxConnections = this.options['h2grpc.max_connections'] ?? Infinity;
+    const admit = this.options['h2grpc.admit_connection'];
+    if (this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return null;
+    }
+    const connection = new Http2Connection(socket, 'server', this.transportOptions);
     this.connections.add(connection);
     connection.on('stream', (stream: Http2Stream) => this.handleStream(connection, stream));
     connection.on('close', () => {
@@ -135,24 +205,35 @@ export class Server {
     this.shutdownCallbacks.push(callback);
     for (const listener of this.listeners.splice(0)) listener.close();
     for (const connection of this.connections) connection.goAway();
-    this.checkShutdown();
-  }
-
-  /** Immediate shutdown: every call is cancelled, every connection closed. */
-  forceShutdown(): void {
-    this.shuttingDown = true;
-    for (const listener of this.listeners.splice(0)) listener.close();
-    for (const connection of this.connections) {
-      connection.close(ErrorCode.NO_ERROR, 'server shutdown');
-      connection.socket.destroy();
+    const deadline = this.options['h2grpc.drain_deadline_ms'];
+    if (deadline !== undefined && deadline >= 0 && this.connections.size > 0 && this.drainTimer === null) {
+      this.drainTimer = setTimeout(() => this.forceShutdown(), deadline);
+      this.drainTimer.unref();
     }
     this.checkShutdown();
   }
+
+  /**
+   * Immediate shutdown: every call is cancelled (RST_STREAM CANCEL: clients see CANCELLED), each
+   * connection gets GOAWAY and is closed once those are written.
+   */
+  forceShutdown(): void {
+    this.shuttingDown = true;
+    for (const listener of this.listeners.splice(0)) listener.close();
+    for (const connection of this.connections) connection.close(ErrorCode.NO_ERROR, 'server shutdown');
+    this.checkShutdown();
+  }
+
+  private drainTimer: NodeJS.Timeout | null = null;
 
   private readonly shutdownCallbacks: ((error?: Error) => void)[] = [];
 
   private checkShutdown(): void {
     if (!this.shuttingDown || this.connections.size > 0) return;
+    if (this.drainTimer !== null) {
+      clearTimeout(this.drainTimer);
+      this.drainTimer = null;
+    }
     const callbacks = this.shutdownCallbacks.splice(0);
     for (const callback of callbacks) process.nextTick(callback);
   }
@@ -180,6 +261,8 @@ export class Server {
       respondEarly(stream, 200, Status.UNIMPLEMENTED, `The server does not implement the method ${head.path}`);
       return;
     }
+    // Streaming requests may idle between messages; only single-message requests must keep coming.
+    if (method.kind === 'clientStream' || method.kind === 'bidi') stream.exemptFromDataRate();
     let deadline = Infinity;
     const timeout = fields.timeout;
     if (timeout !== undefined) {

@@ -7,17 +7,20 @@ import { CLIENT_PREFACE } from '../frame/frame-type';
 import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
-import { ReaderLoop, type ReaderHost } from '../inbound/reader-loop';
+import { ReaderLoop } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
-import { LoopyWriter, type LoopyHost } from '../outbound/loopy-writer';
+import { LoopyWriter } from '../outbound/loopy-writer';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
+import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
+import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './lifecycle';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
-import { Http2Stream, type StreamHost } from '../stream/http2-stream';
+import { Http2Stream } from '../stream/http2-stream';
 import { openedState } from '../stream/stream-state';
 import { StreamRegistry } from '../stream/stream-registry';
 
+/** How a connection behaves; every field is optional, with the defaults noted. */
 export interface ConnectionOptions {
   /** SETTINGS we advertise. Defaults: 100 concurrent streams, 256 KiB stream window, 16 KiB header list. */
   settings?: Partial<Settings>;
@@ -31,8 +34,11 @@ export interface ConnectionOptions {
   throttleThreshold?: number;
   /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
   limits?: Partial<ConnectionLimits>;
+  /** Handshake, idle, age, keepalive, ping-policy and data-rate timers (defaults: DEFAULT_LIFECYCLE). */
+  lifecycle?: Partial<LifecycleOptions>;
 }
 
+/** The SETTINGS we advertise unless ConnectionOptions.settings says otherwise. */
 export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
   enablePush: false,
   maxConcurrentStreams: 100,
@@ -56,20 +62,54 @@ export interface ConnectionStats {
   readerBufferedBytes: number;
   /** Whether reading is paused by the transport-response throttle. */
   throttled: boolean;
+  /** Bytes handed to the socket so far. */
   bytesWritten: number;
 }
 
-type Role = 'server' | 'client';
+/** Which end of the connection we are. */
+export type ConnectionRole = 'server' | 'client';
+
+/** The first GOAWAY of a graceful shutdown names the highest stream id there can be. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+/** The PING that follows it; its ACK means the client has seen the first GOAWAY. */
+const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
+/** How long to wait for that ACK before sending the final GOAWAY anyway. */
+const HEADS_UP_TIMEOUT_MS = 1000;
 
 /**
  * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
  * pair). Socket-only members are used when present.
  */
 export type TransportSocket = Duplex & {
+  /** Turns Nagle off when present (net.Socket). */
   setNoDelay?(noDelay?: boolean): unknown;
+  /** The peer's address, when the socket has one. */
   readonly remoteAddress?: string;
+  /** The peer's port, when the socket has one. */
   readonly remotePort?: number;
 };
+
+/** Serves HTTP/2 on a connected socket (or any Duplex): the peer opens streams ('stream' event). */
+export function createServerConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
+  return new Http2Connection(socket, 'server', options);
+}
+
+/** Speaks HTTP/2 as a client over a connected socket (or any Duplex): open streams with request(). */
+export function createClientConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
+  return new Http2Connection(socket, 'client', options);
+}
+
+/** The events of an Http2Connection and their arguments. */
+export interface ConnectionEvents {
+  /** The peer opened a stream (server role): its validated request head is `stream.requestHead`. */
+  stream: [stream: Http2Stream];
+  /** The peer sent GOAWAY: no new streams; those above its last stream id were not processed. */
+  goaway: [frame: GoAwayFrame];
+  /** The connection failed: a protocol error we answered with GOAWAY, or an internal failure. */
+  connectionError: [error: ConnectionError];
+  /** The socket closed; every stream has ended. */
+  close: [];
+}
 
 /**
  * One HTTP/2 connection over a socket: wires the read path (socket → FrameReader → ReaderLoop →
@@ -78,12 +118,18 @@ export type TransportSocket = Duplex & {
  * Events: 'stream' (server: a peer opened a stream), 'goaway' (GoAwayFrame), 'connectionError'
  * (ConnectionError we sent a GOAWAY for), 'close'.
  */
-export class Http2Connection extends EventEmitter implements ReaderHost, StreamHost, LoopyHost {
-  readonly isServer: boolean;
+export class Http2Connection extends EventEmitter<ConnectionEvents> {
+  /** What differs between the roles (stream ids, preface, GOAWAY); the code paths are shared. */
+  readonly peer: Peer;
+  /** @internal */
   readonly registry: StreamRegistry;
+  /** @internal */
   readonly decoder = new HeaderBlockDecoder();
+  /** The SETTINGS we advertise. */
   readonly localSettings: Settings;
+  /** The peer's SETTINGS as received so far (RFC 9113 defaults until its first SETTINGS frame). */
   readonly peerSettings: Settings = defaultSettings();
+  /** @internal */
   readonly connectionReceiveWindow: ReceiveWindow;
   private readonly controlBuffer: ControlBuffer;
   private readonly framer: FrameWriter;
@@ -94,23 +140,35 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   /** Streams closed on the wire whose application has not released them yet. */
   private retainedClosed = 0;
   private closed = false;
+  /** The final GOAWAY was sent: new streams are refused, the connection closes when idle. */
   private goingAway = false;
+  /** The first of a graceful shutdown's two GOAWAYs was sent; the second waits for the PING ACK. */
+  private headsUpTimer: NodeJS.Timeout | null = null;
+  private drainDebug = '';
   private peerGoAway: GoAwayFrame | null = null;
-  private pingWaiters: ((error: Error | null) => void)[] = [];
+  /** ping() callers by the counter in their PING payload. */
+  private readonly pingWaiters = new Map<number, (error: Error | null) => void>();
+  private pingCounter = 0;
+  private readonly lifecycle: ConnectionLifecycle;
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
-  private readonly onSocketData = (chunk: Buffer) => this.reader.push(chunk);
+  private readonly onSocketData = (chunk: Buffer) => {
+    this.lifecycle.readActivity = true;
+    this.reader.push(chunk);
+  };
 
+  /** Prefer createServerConnection()/createClientConnection(). The connection starts at once (preface, SETTINGS). */
   constructor(
+    /** The socket (any Duplex) the connection runs over. */
     readonly socket: TransportSocket,
-    role: Role,
+    role: ConnectionRole,
     options: ConnectionOptions = {},
   ) {
     super();
-    this.isServer = role === 'server';
-    this.registry = new StreamRegistry(this.isServer);
+    this.peer = role === 'server' ? SERVER_PEER : CLIENT_PEER;
+    this.registry = new StreamRegistry(this.peer);
     this.localSettings = { ...defaultSettings(), ...DEFAULT_LOCAL_SETTINGS, ...options.settings };
     this.writeQuota = options.writeQuota ?? 64 * 1024;
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
@@ -127,11 +185,12 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.framer = new FrameWriter(socket);
     this.writer = new LoopyWriter(this.controlBuffer, this.framer, new HeaderBlockEncoder(), this);
     this.reader = new FrameReader(new ReaderLoop(this), {
-      expectPreface: this.isServer,
+      expectPreface: this.peer.expectsPreface,
       maxFrameSize: this.localSettings.maxFrameSize,
       maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
       maxContinuationFrames: limits.maxContinuationFrames,
     });
+    this.lifecycle = new ConnectionLifecycle(this, { ...DEFAULT_LIFECYCLE, ...options.lifecycle });
     // A larger table than the default applies at once (the peer may use less); a smaller one
     // waits for the SETTINGS ACK.
     if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
@@ -144,13 +203,14 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     socket.on('end', () => this.onSocketEnd());
 
     // Connection preface (RFC 9113 §3.4): the client's magic, then each side's SETTINGS first.
-    if (!this.isServer) this.controlBuffer.put({ kind: 'rawFrames', bytes: CLIENT_PREFACE });
+    if (this.peer.sendsPreface) this.controlBuffer.put({ kind: 'rawFrames', bytes: CLIENT_PREFACE });
     this.controlBuffer.put({ kind: 'outgoingSettings', entries: settingsToEntries(this.localSettings) });
     const increment = this.connectionReceiveWindow.growTo(options.connectionWindowSize ?? 1024 * 1024);
     if (increment > 0) this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment });
     void this.writer.run();
   }
 
+  /** Counters for tests and monitoring. */
   get stats(): ConnectionStats {
     return {
       streams: this.registry.size,
@@ -164,25 +224,27 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     };
   }
 
+  /** Whether the connection has closed (or is closing after a GOAWAY with an error or close()). */
   get isClosed(): boolean {
     return this.closed;
   }
 
   /** Whether a GOAWAY was sent or received: no new streams. */
   get isDraining(): boolean {
-    return this.goingAway || this.peerGoAway !== null;
+    return this.goingAway || this.headsUpTimer !== null || this.peerGoAway !== null;
   }
 
   // ---- client side ----
 
   /** Opens a stream with request headers (client side). */
   request(headers: HeaderList, endStream = false): Http2Stream {
-    if (this.isServer) throw new UserError('request() is for client connections');
+    if (this.peer.role !== 'client') throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     const id = this.registry.allocateLocalId();
     // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(false, 'local'),
+      by: 'local',
       headers,
     });
     this.registry.add(stream);
@@ -195,32 +257,67 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     return this.peerSettings.maxConcurrentStreams - this.registry.size;
   }
 
-  /** Sends a PING and resolves with the round-trip time in ms. */
-  ping(): Promise<number> {
+  /** Sends a PING and resolves with the round-trip time in ms; its ACK is matched by payload. */
+  ping(): Promise<number>;
+  /** @internal Sends a PING with this payload (keepalive). */
+  ping(data: Buffer): void;
+  ping(data?: Buffer): Promise<number> | void {
+    if (data !== undefined) {
+      this.put({ kind: 'ping', ack: false, data });
+      return;
+    }
     const started = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new UserError('connection closed'));
-      this.pingWaiters.push((error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
-      this.put({ kind: 'ping', ack: false, data: Buffer.alloc(8) });
+      const id = ++this.pingCounter;
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(id, 4);
+      this.pingWaiters.set(id, (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
+      this.put({ kind: 'ping', ack: false, data: payload });
     });
   }
 
   // ---- shutdown ----
 
   /**
-   * Sends GOAWAY with the last stream id we processed (RFC 9113 §6.8); streams already open finish,
-   * newer ones are refused. The connection closes by itself once no stream is left.
+   * Graceful shutdown: streams already open finish, newer ones are refused, and the connection
+   * closes by itself once no stream is left. A server sends two GOAWAYs (grpc-go, RFC 9113 §6.8):
+   * first with the highest possible id and a PING, so requests already on their way are still
+   * served, then, once the PING ACK shows the client has seen the first, with the last stream id
+   * it processed. An error code other than NO_ERROR skips the first step.
    */
   goAway(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
+    if (this.closed || this.goingAway || this.headsUpTimer !== null) return;
+    if (!this.peer.twoStepGoAway || errorCode !== ErrorCode.NO_ERROR) {
+      this.finalGoAway(errorCode, debug);
+      return;
+    }
+    this.drainDebug = debug;
+    this.put({ kind: 'goAway', lastStreamId: MAX_STREAM_ID, errorCode, debugData: Buffer.from(debug), closeConnection: false });
+    this.put({ kind: 'ping', ack: false, data: SHUTDOWN_PING_DATA });
+    // A peer that does not answer PINGs still gets the final GOAWAY.
+    this.headsUpTimer = setTimeout(() => this.finalGoAway(errorCode, debug), HEADS_UP_TIMEOUT_MS);
+    this.headsUpTimer.unref();
+  }
+
+  private finalGoAway(errorCode: number, debug: string): void {
+    if (this.headsUpTimer !== null) {
+      clearTimeout(this.headsUpTimer);
+      this.headsUpTimer = null;
+    }
     if (this.closed || this.goingAway) return;
     this.goingAway = true;
     this.put({ kind: 'goAway', lastStreamId: this.registry.lastPeerStreamId, errorCode, debugData: Buffer.from(debug), closeConnection: false });
     this.closeIfIdle();
   }
 
-  /** Closes at once: GOAWAY, every stream reset, socket closed after the GOAWAY is written. */
+  /**
+   * Closes at once: every open stream gets RST_STREAM(CANCEL), then GOAWAY; the socket closes
+   * once they are written (or after a second, for a peer that does not read).
+   */
   close(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
     if (this.closed) return;
+    for (const stream of this.registry.values()) this.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: ErrorCode.CANCEL, responseToPeer: false });
     this.terminate(errorCode, debug, 'user');
   }
 
@@ -231,6 +328,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private terminate(errorCode: number, debug: string, initiator: Initiator): void {
     this.closed = true;
     this.goingAway = true;
+    if (this.headsUpTimer !== null) clearTimeout(this.headsUpTimer);
+    this.lifecycle.stop();
     this.reader.stop();
     this.socket.off('data', this.onSocketData);
     this.controlBuffer.put({
@@ -247,8 +346,8 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   private failStreams(errorCode: number, initiator: Initiator): void {
     for (const stream of [...this.registry.values()]) stream.receiveReset(errorCode, initiator);
-    const waiters = this.pingWaiters;
-    this.pingWaiters = [];
+    const waiters = [...this.pingWaiters.values()];
+    this.pingWaiters.clear();
     for (const waiter of waiters) waiter(new UserError('connection closed'));
   }
 
@@ -260,6 +359,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
   private onSocketClose(): void {
     const wasClosed = this.closed;
     this.closed = true;
+    this.lifecycle.stop();
     this.reader.stop();
     this.controlBuffer.finish();
     this.framer.abort();
@@ -282,10 +382,13 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- StreamHost ----
 
+  /** @internal */
   put(item: ControlItem): boolean {
+    if (item.kind === 'headers' || item.kind === 'data') this.lifecycle.dataSent();
     return this.controlBuffer.put(item);
   }
 
+  /** @internal */
   consumed(stream: Http2Stream, bytes: number): void {
     const increment = stream.receiveWindow.onConsumed(bytes);
     if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
@@ -293,32 +396,39 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
   }
 
+  /** @internal */
   streamClosed(stream: Http2Stream): void {
     if (!this.registry.remove(stream)) return;
     if (stream.holdAfterClose()) this.retainedClosed++;
+    this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
   }
 
+  /** @internal */
   streamReleased(): void {
     this.retainedClosed--;
   }
 
+  /** @internal */
   queuedBytesChanged(delta: number): void {
     this.queued += delta;
   }
 
   // ---- ReaderHost ----
 
+  /** @internal */
   spendReset(): void {
     // Resets are cheap to cause and each can cost a handler: past the budget the peer is abusive
     // (rapid reset CVE-2023-44487, MadeYouReset CVE-2025-8671), as nghttp2 and Node decide too.
     if (!this.resetBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
   }
 
+  /** @internal */
   spendInvalidFrame(): void {
     if (!this.invalidFrameBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many frames that do nothing');
   }
 
+  /** @internal */
   openPeerStream(id: number, headers: HeaderList, endStream: boolean, head: RequestHead | null): void {
     // Streams above the last id of a GOAWAY we sent are ignored (RFC 9113 §6.8), refused here.
     // Reset streams whose handlers still run count too: resetting a stream must not free a slot
@@ -332,6 +442,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
       state: openedState(endStream, 'remote'),
+      by: 'remote',
       headers,
     });
     stream.headersTruncated = head === null;
@@ -341,9 +452,11 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     this.registry.add(stream);
     this.put({ kind: 'registerStream', streamId: id, events: stream });
     if (endStream) stream.receiveEnd(null);
+    else this.lifecycle.watchDataRate(stream);
     this.emit('stream', stream);
   }
 
+  /** @internal */
   receiveResponseHeaders(stream: Http2Stream, headers: HeaderList, endStream: boolean, head: ResponseHead): void {
     stream.responseHeadersReceived = true;
     stream.responseHead = head;
@@ -352,6 +465,7 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (endStream) stream.receiveEnd(null);
   }
 
+  /** @internal */
   streamError(error: StreamError): void {
     try {
       this.spendReset();
@@ -365,17 +479,19 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 
+  /** @internal */
   connectionError(error: ConnectionError): void {
     if (this.closed) return;
     this.emit('connectionError', error);
-    this.terminate(error.errorCode, error.message, error.initiator);
+    this.terminate(error.errorCode, error.reason, error.initiator);
   }
 
+  /** @internal */
   receiveGoAway(frame: GoAwayFrame): void {
     this.peerGoAway = frame;
     this.emit('goaway', frame);
     // Streams we opened above the peer's last stream id were not processed: safe to retry.
-    if (!this.isServer) {
+    if (this.peer.dropsUnprocessedOnGoAway) {
       for (const stream of [...this.registry.values()]) {
         if (stream.id <= frame.lastStreamId) continue;
         // The peer never processed it: drop what the writer still holds for it, no RST needed.
@@ -390,11 +506,65 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
     }
   }
 
-  receivePingAck(): void {
-    const waiter = this.pingWaiters.shift();
-    if (waiter !== undefined) waiter(null);
+  /** @internal */
+  receivePing(): void {
+    this.lifecycle.peerPing();
   }
 
+  /** @internal */
+  receivePingAck(data: Buffer): void {
+    if (this.lifecycle.pingAck(data)) return;
+    if (data.equals(SHUTDOWN_PING_DATA)) {
+      if (this.headsUpTimer !== null) this.finalGoAway(ErrorCode.NO_ERROR, this.drainDebug);
+      return;
+    }
+    const id = data.readUInt32BE(4);
+    const waiter = this.pingWaiters.get(id);
+    if (waiter === undefined) return;
+    this.pingWaiters.delete(id);
+    waiter(null);
+  }
+
+  /** @internal */
+  receiveSettings(): void {
+    this.lifecycle.handshakeDone();
+  }
+
+  // ---- LifecycleHost ----
+
+  /** @internal */
+  get openStreams(): number {
+    return this.registry.size;
+  }
+
+  /** @internal */
+  drain(debug: string): void {
+    this.goAway(ErrorCode.NO_ERROR, debug);
+  }
+
+  /** @internal */
+  fail(error: ConnectionError): void {
+    this.connectionError(error);
+  }
+
+  /** @internal */
+  destroy(): void {
+    this.lifecycle.stop();
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  resetSlowStream(stream: Http2Stream): void {
+    // Kestrel answers a too-slow request body the same way: the stream ends, the connection stays.
+    stream.reset(ErrorCode.CANCEL);
+  }
+
+  /** @internal */
+  exemptFromDataRate(stream: Http2Stream): void {
+    this.lifecycle.unwatchDataRate(stream);
+  }
+
+  /** @internal */
   receiveSettingsAck(): void {
     // A smaller header table than the default binds the peer's encoder only once it has
     // acknowledged our SETTINGS (RFC 7541 §4.2); until then the decoder keeps 4096.
@@ -403,21 +573,24 @@ export class Http2Connection extends EventEmitter implements ReaderHost, StreamH
 
   // ---- LoopyHost ----
 
+  /** @internal */
   streamFlowControlError(streamId: number): void {
     this.streamError(new StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR, 'send window overflow'));
   }
 
+  /** @internal */
   closeSocket(): void {
     this.closed = true;
     this.socket.end();
   }
 
+  /** @internal */
   writerFailed(error: unknown): void {
     if (this.closed) {
       this.socket.destroy();
       return;
     }
-    this.emit('connectionError', error instanceof Error ? error : new Error(String(error)));
+    this.emit('connectionError', new ConnectionError(ErrorCode.INTERNAL_ERROR, `writer failed: ${error instanceof Error ? error.message : String(error)}`));
     this.closed = true;
     this.failStreams(ErrorCode.INTERNAL_ERROR, 'library');
     this.socket.destroy();

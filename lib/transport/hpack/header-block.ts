@@ -379,7 +379,23 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
  * after that as a one-byte index (RFC 7541 §6.1, §6.2.1). `staticBlock` is the same list encoded
  * without any table state, valid on every connection.
  */
-export class HeaderTemplate {
+/**
+ * A constant header list prepared once for sending on many streams (prepareHeaders()): each
+ * connection sends it through its HPACK dynamic table, so after the first time each field costs
+ * one byte.
+ */
+export interface PreparedHeaders {
+  /** The header list, flat: [name, value, name, value, ...]. */
+  readonly fields: HeaderList;
+}
+
+/** Prepares a constant header list (response headers, OK trailers) for sendHeaders()/end(). */
+export function prepareHeaders(fields: HeaderList): PreparedHeaders {
+  return new HeaderTemplate(fields);
+}
+
+/** The encoder's form of PreparedHeaders (not part of the public API: use prepareHeaders()). */
+export class HeaderTemplate implements PreparedHeaders {
   readonly staticBlock: Buffer;
   /** Per field: its full static-table index, or 0. */
   readonly staticIndexes: number[] = [];

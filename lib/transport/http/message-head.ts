@@ -8,9 +8,13 @@ import type { HeaderList } from '../hpack/header-block';
 
 /** The request pseudo-header fields (RFC 9113 §8.3.1), validated. */
 export interface RequestHead {
+  /** :method */
   method: string;
+  /** :scheme ('' for CONNECT) */
   scheme: string;
+  /** :path ('' for CONNECT) */
   path: string;
+  /** :authority ('' when absent) */
   authority: string;
   /** The content-length field, or -1 without one. */
   contentLength: number;
@@ -18,6 +22,7 @@ export interface RequestHead {
 
 /** Response pseudo-header (RFC 9113 §8.3.2), validated. */
 export interface ResponseHead {
+  /** :status */
   status: number;
   /** The content-length field, or -1 without one. */
   contentLength: number;

@@ -14,6 +14,7 @@ import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
 import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
 import type { ControlItem } from '../outbound/control-item';
+import type { Peer } from '../connection/peer';
 import { applySettings, type Settings } from '../settings';
 import type { Http2Stream } from '../stream/http2-stream';
 import { remoteCanSend } from '../stream/stream-state';
@@ -22,7 +23,7 @@ import type { FrameSink } from './frame-reader';
 
 /** What the reader loop needs from its connection. */
 export interface ReaderHost {
-  readonly isServer: boolean;
+  readonly peer: Peer;
   readonly registry: StreamRegistry;
   readonly decoder: HeaderBlockDecoder;
   readonly localSettings: Settings;
@@ -42,7 +43,11 @@ export interface ReaderHost {
   spendInvalidFrame(): void;
   connectionError(error: ConnectionError): void;
   receiveGoAway(frame: GoAwayFrame): void;
+  /** The peer sent a PING; throws ConnectionError(ENHANCE_YOUR_CALM) when it pings too often. */
+  receivePing(): void;
   receivePingAck(data: Buffer): void;
+  /** The peer's SETTINGS (not an ACK) arrived and were applied. */
+  receiveSettings(): void;
   receiveSettingsAck(): void;
 }
 
@@ -156,7 +161,7 @@ export class ReaderLoop implements FrameSink {
   }
 
   private onHeaders(frame: HeadersFrame): void {
-    const { registry, decoder, localSettings, isServer } = this.host;
+    const { registry, decoder, localSettings, peer } = this.host;
     // Decode first, whatever happens to the stream: the HPACK table must stay in sync (RFC 9113 §4.3).
     let decoded;
     try {
@@ -175,7 +180,8 @@ export class ReaderLoop implements FrameSink {
     if (stream === undefined) {
       if (registry.isPeerInitiated(id)) {
         if (id > registry.lastPeerStreamId) {
-          if (!isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
+          // A client never enables push: a server cannot open streams (RFC 9113 §8.4).
+          if (!peer.remoteOpensStreams) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
           registry.openedByPeer(id);
           let head: RequestHead | null = null;
           if (!decoded.oversized) {
@@ -196,14 +202,15 @@ export class ReaderLoop implements FrameSink {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `stream id ${id} is lower than ${registry.lastPeerStreamId}`);
       }
       // Streams initiated by a client MUST use odd-numbered identifiers (RFC 9113 §5.1.1).
-      if (isServer) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);
+      if (peer.remoteOpensStreams) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client used even stream id ${id}`);
       if (registry.wasRecentlyReset(id)) return;
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on unknown stream ${id}`);
     }
     if (!remoteCanSend(stream.state) || stream.remoteEnded) {
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
     }
-    if (!isServer && !stream.responseHeadersReceived) {
+    // On a stream we opened, the first HEADERS is the response (RFC 9113 §8.1).
+    if (stream.isLocal && !stream.responseHeadersReceived) {
       const head = parseResponseHead(decoded.headers);
       if (typeof head === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, head);
       if (head.status < 200) {
@@ -251,6 +258,7 @@ export class ReaderLoop implements FrameSink {
     }
     applySettings(this.host.peerSettings, frame.entries);
     this.host.put({ kind: 'incomingSettings', entries: frame.entries });
+    this.host.receiveSettings();
   }
 
   private onPing(frame: PingFrame): void {
@@ -258,6 +266,7 @@ export class ReaderLoop implements FrameSink {
       this.host.receivePingAck(frame.data);
       return;
     }
+    this.host.receivePing();
     // Receivers of a PING without ACK MUST send one with ACK and the identical payload (RFC 9113 §6.7).
     this.host.put({ kind: 'ping', ack: true, data: Buffer.from(frame.data) });
   }

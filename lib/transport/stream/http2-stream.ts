@@ -1,15 +1,16 @@
 import { ErrorCode, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type { HeaderList, HeaderTemplate } from '../hpack/header-block';
+import { type HeaderList, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem, OutboundEvents } from '../outbound/control-item';
+import type { ControlItem } from '../outbound/control-item';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
 export interface StreamListener {
   /** Response headers (client side), or informational headers. */
   onHeaders?(headers: HeaderList, endStream: boolean): void;
+  /** Received DATA, in order; the window is returned to the peer as this returns (unless paused). */
   onData(chunk: Buffer): void;
   /** Trailers arrived; onEnd follows. */
   onTrailers(trailers: HeaderList): void;
@@ -21,7 +22,7 @@ export interface StreamListener {
   onDrain(): void;
 }
 
-/** The connection side of a stream (implemented by Http2Connection). */
+/** @internal The connection side of a stream (implemented by Http2Connection). */
 export interface StreamHost {
   put(item: ControlItem): boolean;
   /** `bytes` of the stream's received data were consumed: return window to the peer. */
@@ -32,6 +33,8 @@ export interface StreamHost {
   queuedBytesChanged(delta: number): void;
   /** A retained stream that had already closed was released: its concurrency slot is free. */
   streamReleased(stream: Http2Stream): void;
+  /** The peer may let this stream idle: no minimum data rate. */
+  exemptFromDataRate(stream: Http2Stream): void;
 }
 
 /**
@@ -39,14 +42,16 @@ export interface StreamHost {
  * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
  */
-export class Http2Stream implements OutboundEvents {
+export class Http2Stream {
+  /** Where the stream is in RFC 9113 §5.1's state machine. */
   state: StreamState;
+  /** @internal */
   listener: StreamListener | null = null;
   /** The HEADERS that opened the stream (a request on the server side). */
   headers: HeaderList;
   /** Bytes handed to write() that the LoopyWriter has not put on the wire yet. */
   queuedBytes = 0;
-  /** Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
+  /** @internal Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
   responseHeadersReceived = false;
   /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
   headersTruncated = false;
@@ -58,6 +63,8 @@ export class Http2Stream implements OutboundEvents {
   expectedLength = -1;
   /** @internal */
   receivedLength = 0;
+  /** DATA payload bytes received (for the minimum data rate). */
+  bytesReceived = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
@@ -84,17 +91,29 @@ export class Http2Stream implements OutboundEvents {
   /** Closed while retained: the connection counts it against the concurrency limit until release(). */
   private heldAfterClose = false;
 
+  private readonly openedLocally: boolean;
+
+  /** @internal Streams come from Http2Connection (request(), the 'stream' event). */
   constructor(
+    /** The stream identifier (odd: opened by the client). */
     readonly id: number,
     private readonly host: StreamHost,
+    /** @internal */
     readonly receiveWindow: ReceiveWindow,
     private readonly writeQuota: number,
     openedBy: StateOpener,
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
+    this.openedLocally = openedBy.by === 'local';
   }
 
+  /** Whether we opened the stream (a request of ours), rather than the peer. */
+  get isLocal(): boolean {
+    return this.openedLocally;
+  }
+
+  /** Whether the stream reached 'closed' (both ends finished, or reset). */
   get isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -114,13 +133,19 @@ export class Http2Stream implements OutboundEvents {
     return this.localEndQueued;
   }
 
+  /** Whether sendHeaders() was called. */
   get headersSent(): boolean {
     return this.headersQueued;
   }
 
-  /** Whether the stream has closed but its retain() still holds a concurrency slot. */
+  /** @internal Whether the stream has closed but its retain() still holds a concurrency slot. */
   get isHeldAfterClose(): boolean {
     return this.heldAfterClose;
+  }
+
+  /** Whether the application paused delivery (pause() without resume()). */
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Bytes received and not yet taken by the listener. */
@@ -131,8 +156,9 @@ export class Http2Stream implements OutboundEvents {
   // ---- sending (upper layer) ----
 
   /** Sends the initial HEADERS; with endStream they are the whole response (trailers-only). */
-  sendHeaders(headers: HeaderList | null, endStream = false, template: HeaderTemplate | null = null): void {
+  sendHeaders(headers: HeaderList | null, endStream = false, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
@@ -155,8 +181,9 @@ export class Http2Stream implements OutboundEvents {
   }
 
   /** Ends the stream: with trailers (a HEADERS frame with END_STREAM) or with an empty DATA frame. */
-  end(trailers: HeaderList | null = null, template: HeaderTemplate | null = null): void {
+  end(trailers: HeaderList | null = null, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
+    const template = toTemplate(prepared);
     this.localEndQueued = true;
     if (trailers === null && template === null) {
       this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
@@ -184,6 +211,7 @@ export class Http2Stream implements OutboundEvents {
     this.paused = true;
   }
 
+  /** Delivers what arrived while paused and returns window to the peer again. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
@@ -233,6 +261,14 @@ export class Http2Stream implements OutboundEvents {
     return this.heldAfterClose;
   }
 
+  /**
+   * A stream the peer may legitimately keep open without sending (a long-lived upload or bidi
+   * stream): it is not reset for sending below the connection's minimum data rate.
+   */
+  exemptFromDataRate(): void {
+    this.host.exemptFromDataRate(this);
+  }
+
   /** Attaches the listener and delivers anything that arrived before it. */
   setListener(listener: StreamListener): void {
     this.listener = listener;
@@ -243,6 +279,7 @@ export class Http2Stream implements OutboundEvents {
 
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
+    this.bytesReceived += chunk.length;
     if (this.detached) {
       if (endStream) this.receiveEnd(null);
       return;
@@ -347,10 +384,17 @@ export class Http2Stream implements OutboundEvents {
   }
 }
 
-/** How a stream came to exist: its first state and the headers that opened it. */
+/** @internal How a stream came to exist: its first state and the headers that opened it. */
 export interface StateOpener {
   state: StreamState;
   headers: HeaderList;
+  by: 'local' | 'remote';
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Prepared headers come from prepareHeaders() only: the writer relies on what it computed. */
+function toTemplate(prepared: PreparedHeaders | null): HeaderTemplate | null {
+  if (prepared === null || prepared instanceof HeaderTemplate) return prepared;
+  throw new UserError('prepared headers must come from prepareHeaders()');
+}

@@ -1,3 +1,4 @@
+import { isRemoteStreamId, type Peer } from '../connection/peer';
 import type { Http2Stream } from './http2-stream';
 
 /** How many reset stream ids to remember, to ignore frames the peer sent before it saw our RST_STREAM. */
@@ -21,8 +22,8 @@ export class StreamRegistry {
   /** Next id for a stream we open: odd for a client, even for a server (RFC 9113 §5.1.1). */
   nextLocalStreamId: number;
 
-  constructor(readonly isServer: boolean) {
-    this.nextLocalStreamId = isServer ? 2 : 1;
+  constructor(private readonly peer: Peer) {
+    this.nextLocalStreamId = peer.firstLocalStreamId;
   }
 
   get size(): number {
@@ -63,7 +64,7 @@ export class StreamRegistry {
 
   /** Records that the peer opened stream `id`: ids it jumped over are closed, never opened. */
   openedByPeer(id: number): void {
-    const expected = this.lastPeerStreamId === 0 ? (this.isServer ? 1 : 2) : this.lastPeerStreamId + 2;
+    const expected = this.lastPeerStreamId === 0 ? this.peer.firstRemoteStreamId : this.lastPeerStreamId + 2;
     if (id > expected) {
       this.skipped.push([expected, id - 2]);
       if (this.skipped.length > 64) this.skipped.shift();
@@ -80,7 +81,7 @@ export class StreamRegistry {
 
   /** Whether `id` belongs to the peer's side (odd ids are client-initiated). */
   isPeerInitiated(id: number): boolean {
-    return (id % 2 === 1) === this.isServer;
+    return isRemoteStreamId(this.peer, id);
   }
 
   /** A peer-side id the peer has not opened yet: the stream is still 'idle' (RFC 9113 §5.1). */

@@ -8,7 +8,7 @@ import {
   RESPONSE_HEADERS,
 } from '../../../lib/grpc/protocol/headers';
 import { ConnectionError } from '../../../lib/transport/errors';
-import { HeaderBlockDecoder } from '../../../lib/transport/hpack/header-block';
+import { HeaderBlockDecoder, type HeaderTemplate } from '../../../lib/transport/hpack/header-block';
 
 const NO_LIMIT = 1 << 30;
 
@@ -18,9 +18,9 @@ const INSERT_FOO_BAR = Buffer.from([0x40, 0x03, ...Buffer.from('foo'), 0x03, ...
 const DYNAMIC_INDEX_62 = Buffer.from([0x80 | 62]);
 
 const cachedBlocks: Array<[string, Buffer, string[]]> = [
-  ['RESPONSE_HEADERS', RESPONSE_HEADERS.staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip']],
-  ['OK_TRAILERS', OK_TRAILERS.staticBlock, ['grpc-status', '0']],
-  ['OK_TRAILERS_ONLY', OK_TRAILERS_ONLY.staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0']],
+  ['RESPONSE_HEADERS', (RESPONSE_HEADERS as HeaderTemplate).staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip']],
+  ['OK_TRAILERS', (OK_TRAILERS as HeaderTemplate).staticBlock, ['grpc-status', '0']],
+  ['OK_TRAILERS_ONLY', (OK_TRAILERS_ONLY as HeaderTemplate).staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0']],
 ];
 
 describe('gRPC protocol headers', () => {

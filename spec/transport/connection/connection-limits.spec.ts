@@ -5,38 +5,12 @@
  * only when its WINDOW_UPDATE is written.
  */
 import { expect } from 'chai';
-import * as net from 'node:net';
-import { once } from 'node:events';
-import { type ConnectionOptions, ErrorCode, Http2Connection, type Http2Stream, type StreamListener } from '../../../lib/transport';
-import { ConnectionError } from '../../../lib/transport/errors';
+import { type ConnectionOptions, ErrorCode, type Http2Stream } from '../../../lib/transport';
+import { serveBare as serve, sink } from '../../support/bare-server';
 import { FrameType } from '../../../lib/transport/frame/frame-type';
 import { frames } from '../../support/frames';
 import { grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
 import { eventually } from '../../support/waiting';
-
-/** A listener that takes every chunk at once and ignores the rest. */
-const sink = (): StreamListener => ({ onData() {}, onTrailers() {}, onEnd() {}, onReset() {}, onDrain() {} });
-
-/** A TCP listener that serves each socket with a server-role Http2Connection and hands streams to `onStream`. */
-async function serve(options: ConnectionOptions, onStream: (stream: Http2Stream, connection: Http2Connection) => void) {
-  const connections: Http2Connection[] = [];
-  const errors: ConnectionError[] = [];
-  const listener = net.createServer((socket) => {
-    const connection = new Http2Connection(socket, 'server', options);
-    connections.push(connection);
-    connection.on('stream', (stream: Http2Stream) => onStream(stream, connection));
-    connection.on('connectionError', (error: ConnectionError) => errors.push(error));
-  });
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const port = (listener.address() as net.AddressInfo).port;
-  const close = async () => {
-    for (const connection of connections) connection.socket.destroy();
-    listener.close();
-    await once(listener, 'close');
-  };
-  return { port, connections, errors, close };
-}
 
 describe('Http2Connection per-connection limits', () => {
   let server: Awaited<ReturnType<typeof serve>> | undefined;

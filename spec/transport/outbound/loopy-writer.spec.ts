@@ -94,6 +94,7 @@ class RecordingStreamHost implements StreamHost {
     this.consumedCalls.push([stream.id, bytes]);
   }
   streamReleased(): void {}
+  exemptFromDataRate(): void {}
 
   streamClosed(stream: Http2Stream): void {
     this.closedStreams.push(stream.id);
@@ -136,14 +137,14 @@ class Harness {
 
   /** A stream the peer opened (as on a server): registered with the writer before any headers. */
   stream(id: number, writeQuota = 1 << 30): Http2Stream {
-    const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), writeQuota, { state: 'open', headers: [] });
+    const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), writeQuota, { state: 'open', headers: [], by: 'remote' });
     this.put({ kind: 'registerStream', streamId: id, events: stream });
     return stream;
   }
 
   /** A stream we open (as on a client): the peer knows it only once our HEADERS are written. */
   localStream(id: number): Http2Stream {
-    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 1 << 30, { state: 'open', headers: [] });
+    return new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), 1 << 30, { state: 'open', headers: [], by: 'local' });
   }
 
   put(item: ControlItem): void {
