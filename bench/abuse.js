@@ -133,6 +133,7 @@ async function runAttack(attack) {
       during = freshUnaryCall(server.port, 'during the attack', 5000);
     },
     serverStats: () => server.command('stats'),
+    serverMark: () => server.command('mark'),
   };
   // One call first: loads grpc-js and the proto here and warms the server's normal path, so that
   // neither start-up cost lands inside the measured window.

@@ -8,6 +8,7 @@
 //   port, durationMs,             the server and the attack's time bound
 //   startDuringCall(),            starts the "fresh call during the attack" (once the attack is in full swing)
 //   serverStats(),                resolves with the server's stats line (bench/servers/abuse-server.js)
+//   serverMark(),                 ends a phase: resolves with the server's lag maximum since the last mark
 //   track(socket),                registers a socket to destroy when the attack ends, whatever happens
 // }
 // and result = { cutOff: { ms, how } | null, notCutOff?: why, detail: string, ...figures }.
@@ -427,12 +428,15 @@ async function windowUpdateFlood(ctx) {
   conn.send([PREFACE, frames.settings([[SETTINGS_INITIAL_WINDOW_SIZE, MAX_WINDOW]]), frames.windowUpdate(0, 2 ** 30)]);
   conn.send(conn.requestFrames(1, requestHeaders(PATHS.serverStreaming), echoMessage('x'.repeat(100))));
   await sleep(500); // the server writes until the socket buffers are full
+  const setup = await ctx.serverMark();
   const batch = repeated(frames.windowUpdate(0, 1), FRAMES_PER_BATCH);
   const started = performance.now();
   const out = await floodToCutOff(ctx, conn, () => batch, FRAMES_PER_BATCH, 'WINDOW_UPDATE(0,+1)');
+  const floodPhase = await ctx.serverMark();
   const stats = await ctx.serverStats();
   const serverSide = serverSideCutOff(ctx, stats, started);
   if (serverSide && (!out.cutOff || serverSide.ms < out.cutOff.ms)) out.cutOff = { ms: serverSide.ms, how: `${serverSide.how}${out.cutOff ? ` + ${out.cutOff.how} at ${out.cutOff.ms.toFixed(0)} ms` : ''}` };
+  out.detail += `; server event-loop lag: ${setup.lagMaxMs.toFixed(0)} ms while filling the socket (setup, before the flood), ${floodPhase.lagMaxMs.toFixed(0)} ms during the flood`;
   out.detail += `; server: max control items ${stats.maxima.controlItems}, reader throttled ${stats.throttledSeen}, max reader buffered ${kib(stats.maxima.readerBufferedBytes)}, max queued ${kib(stats.maxima.queuedBytes)}`;
   if (!out.cutOff) {
     out.notCutOff = stats.throttledSeen

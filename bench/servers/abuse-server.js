@@ -8,6 +8,8 @@
 //  * Commands, one per line on stdin (the pipe from the runner); each is answered with one JSON
 //    line on stdout:
 //      reset  -> {"type":"reset"}   clears the event-loop histogram and the maxima below
+//      mark   -> {"type":"mark", lagMaxMs}   the lag maximum of the phase since the last reset or
+//                mark; the histogram restarts, and stats' lagMaxMs still covers everything since reset
 //      stats  -> {"type":"stats", lagMaxMs, lagP99Ms, rssMiB, heapUsedMiB, arrayBuffersMiB,
 //                 handlers: {started, running, maxRunning}, server: {connections, streams, queuedBytes},
 //                 maxima: {connections, streams, queuedBytes, controlItems, readerBufferedBytes, retainedStreams},
@@ -106,8 +108,20 @@ function sample() {
   }
 }
 
+// 'mark' ends a phase: the histogram restarts, its maximum so far is carried into lagMaxMs.
+let lagCarryMs = 0;
+const lagOf = (ns) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
+
+function mark() {
+  const phaseMaxMs = lagOf(histogram.max);
+  lagCarryMs = Math.max(lagCarryMs, phaseMaxMs);
+  histogram.reset();
+  return { type: 'mark', lagMaxMs: phaseMaxMs };
+}
+
 function reset() {
   histogram.reset();
+  lagCarryMs = 0;
   resetAt = performance.now();
   events.streamsOpened = 0;
   events.connectionErrors = [];
@@ -121,11 +135,10 @@ function reset() {
 function stats() {
   sample();
   const mem = process.memoryUsage();
-  const lag = (ns) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
   return {
     type: 'stats',
-    lagMaxMs: lag(histogram.max),
-    lagP99Ms: lag(histogram.percentile(99)),
+    lagMaxMs: Math.max(lagCarryMs, lagOf(histogram.max)),
+    lagP99Ms: lagOf(histogram.percentile(99)), // of the current phase
     rssMiB: mem.rss / MiB,
     heapUsedMiB: mem.heapUsed / MiB,
     arrayBuffersMiB: mem.arrayBuffers / MiB,
@@ -142,6 +155,8 @@ function onCommand(line) {
   if (command === 'reset') {
     reset();
     process.stdout.write(JSON.stringify({ type: 'reset' }) + '\n');
+  } else if (command === 'mark') {
+    process.stdout.write(JSON.stringify(mark()) + '\n');
   } else if (command === 'stats') {
     process.stdout.write(JSON.stringify(stats()) + '\n');
   }
