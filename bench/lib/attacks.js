@@ -487,12 +487,14 @@ async function bidiNoWindow(ctx) {
   let messages = 0;
   ctx.startDuringCall();
   const MAX_BYTES = 256 * 1024 * 1024;
+  let lastSentAt = performance.now();
   while (!conn.ended.has(1) && !conn.closed && sent < MAX_BYTES && performance.now() < deadline) {
     const allowed = Math.min(conn.connectionWindow, conn.streamWindow(1));
     if (allowed < message.length) {
       await conn.waitForEvent(Math.min(50, deadline - performance.now()));
       continue;
     }
+    lastSentAt = performance.now();
     const flowing = conn.send(frames.data(1, message));
     conn.consume(1, message.length);
     sent += message.length;
@@ -507,7 +509,9 @@ async function bidiNoWindow(ctx) {
   const stats = await ctx.serverStats();
   return {
     cutOff,
-    notCutOff: cutOff ? undefined : 'the call kept running',
+    notCutOff: cutOff ? undefined : performance.now() - lastSentAt > 500
+      ? `call still open, but the server stopped granting window after ${(sent / 1048576).toFixed(1)} MiB (${((lastSentAt - started) / 1000).toFixed(1)} s)`
+      : 'the call kept running and the server kept granting window',
     detail: `${(sent / 1048576).toFixed(1)} MiB (${messages} requests of 16 KiB) sent; server max queued ${kib(stats.maxima.queuedBytes)}${connCut ? `; connection: ${connCut.how}` : ''}`,
   };
 }
