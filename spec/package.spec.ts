@@ -7,7 +7,6 @@ const root = join(__dirname, '..');
 /** The published entry points, loaded from JavaScript as a user would (npm test builds dist/ first). */
 describe('package entry points (dist/)', () => {
   it('require() of the package main gives the server API without ts-node', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const pkg = require(join(root, 'package.json'));
     const main = require(join(root, pkg.main));
     expect(main.Server).to.be.a('function');
@@ -19,7 +18,6 @@ describe('package entry points (dist/)', () => {
   });
 
   it('the transport subpath export has the HTTP/2 API and typings', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const pkg = require(join(root, 'package.json'));
     const transport = pkg.exports['./transport'];
     const api = require(join(root, transport.default));

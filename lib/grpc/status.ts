@@ -1,4 +1,4 @@
-import type { Metadata } from './metadata';
+import { Metadata } from './metadata';
 
 /** gRPC status codes (doc/statuscodes.md). Same numbering as @grpc/grpc-js's `status`. */
 export enum Status {
@@ -44,9 +44,7 @@ export class GrpcError extends Error implements StatusObject {
     this.name = 'GrpcError';
     this.code = code;
     this.details = details;
-    // Loaded lazily to keep status.ts free of a runtime import cycle.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    this.metadata = metadata ?? new (require('./metadata').Metadata as typeof Metadata)();
+    this.metadata = metadata ?? new Metadata();
   }
 }
 

@@ -89,6 +89,19 @@ export class UserError extends Http2Error {
   }
 }
 
+/** A header list larger than the peer accepts (its SETTINGS_MAX_HEADER_LIST_SIZE) or our own cap: nothing was sent. */
+export class HeaderListTooLargeError extends UserError {
+  constructor(
+    /** The list's size (name + value + 32 per field). */
+    readonly size: number,
+    /** The limit it exceeds. */
+    readonly limit: number,
+  ) {
+    super(`header list of ${size} bytes exceeds the limit of ${limit}`);
+    this.name = 'HeaderListTooLargeError';
+  }
+}
+
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }

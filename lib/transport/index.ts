@@ -12,7 +12,7 @@ export type { RequestHead, ResponseHead } from './http/message-head';
 export { Http2Stream } from './stream/http2-stream';
 export type { StreamListener } from './stream/http2-stream';
 export type { StreamState } from './stream/stream-state';
-export { ErrorCode, errorCodeName, ConnectionError, StreamError, UserError, Http2Error } from './errors';
+export { ErrorCode, errorCodeName, ConnectionError, StreamError, UserError, Http2Error, HeaderListTooLargeError } from './errors';
 export type { Initiator } from './errors';
 export { defaultSettings } from './settings';
 export type { Settings } from './settings';

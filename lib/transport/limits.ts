@@ -20,6 +20,13 @@ export interface ConnectionLimits {
   invalidFramesPerSecond: number;
   /** CONTINUATION frames allowed in one header block (nghttp2: 8); empty ones count too. */
   maxContinuationFrames: number;
+  /** Bytes of one HEADERS+CONTINUATION block buffered before it is decoded. */
+  maxHeaderBlockSize: number;
+  /**
+   * The largest header list we send (name + value + 32 per field), whatever the peer allows: its
+   * SETTINGS_MAX_HEADER_LIST_SIZE lowers it. A larger one is refused with HeaderListTooLargeError.
+   */
+  maxSendHeaderListSize: number;
   /** Items waiting for the writer (a writer blocked by a peer that does not read). */
   maxQueuedControlItems: number;
   /** DATA bytes waiting for the writer in the control queue. */
@@ -32,6 +39,8 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
   invalidFrameBurst: 1000,
   invalidFramesPerSecond: 100,
   maxContinuationFrames: 8,
+  maxHeaderBlockSize: 64 * 1024,
+  maxSendHeaderListSize: 64 * 1024,
   maxQueuedControlItems: 100_000,
   maxQueuedControlBytes: 256 * 1024 * 1024,
 };

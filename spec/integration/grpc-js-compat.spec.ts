@@ -12,7 +12,6 @@ import { Server, ServerCredentials } from '../../lib';
  */
 
 // A plain CommonJS module written for grpc-js, required as any grpc-js user would.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const routeGuideHandlers = require('../fixtures/route_guide_handlers') as {
   FEATURES: Feature[];
   getServiceHandlers(): grpc.UntypedServiceImplementation;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { Server, type ServerUnaryCall, type ServerWritableStream } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
-import { expectError, grpc, grpcJsEchoClient, unary } from '../support/echo-client';
+import { grpc, grpcJsEchoClient, unary } from '../support/echo-client';
 import { ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders, RawPeer } from '../support/raw-peer';
 import { eventually } from '../support/waiting';
 

@@ -5,6 +5,9 @@
 export const MESSAGE_HEADER_LENGTH = 5;
 const EMPTY = Buffer.alloc(0);
 
+/** From this size on a response message is not copied behind its prefix (sent as two writes). */
+export const LARGE_MESSAGE = 16 * 1024;
+
 /** Frames one serialized message. */
 export function encodeMessage(message: Buffer, compressed = false): Buffer {
   const framed = Buffer.allocUnsafe(MESSAGE_HEADER_LENGTH + message.length);
@@ -30,29 +33,81 @@ export interface FramedMessage {
 
 export type MessageDecodeError = { kind: 'tooLarge'; size: number } | { kind: 'badFlag'; flag: number };
 
+/** First allocation for a message spread over chunks: small, so a prefix alone reserves little. */
+const MIN_BODY_CAPACITY = 256;
+
 /**
  * Splits a byte stream arriving in arbitrary chunks into messages. A message that arrived whole
  * inside one chunk is a slice of it (no copy). The length prefix is checked against
  * `maxMessageSize` before anything is buffered, so an oversized message costs no memory.
+ *
+ * A message spread over chunks is copied into a buffer that grows (doubling) as its bytes arrive,
+ * never to the declared length up front: a peer declaring 4 MiB and sending 10 bytes holds ~10
+ * bytes here, so memory follows what flow control let in, not what prefixes claim.
+ *
+ * An emit callback may call stop(): push then returns after that message, keeping a copy of the
+ * chunk's unread tail until resume() (a consumer that wants no more messages for now).
  */
 export class MessageDecoder {
   /** Only needed when a prefix is split across chunks; allocated then. */
   private header: Buffer = EMPTY;
   private headerFilled = 0;
   private flag = 0;
-  private body: Buffer | null = null;
+  /** Declared length of the message being assembled; -1 between messages. */
+  private bodySize = -1;
+  private body: Buffer = EMPTY;
   private bodyFilled = 0;
   private error: MessageDecodeError | null = null;
+  private stopped = false;
+  private pushing = false;
+  /**
+   * Unread input, in order: kept by stop(), or pushed from inside an emit (it follows the chunk
+   * being decoded). Our own copy, so resuming and stopping again only slices it.
+   */
+  private rest: Buffer | null = null;
 
   constructor(private maxMessageSize: number) {}
 
-  /** True when no partial message is buffered (a stream may end cleanly here). */
+  /** True when no partial message or unread input is held (a stream may end cleanly here). */
   get isIdle(): boolean {
-    return this.headerFilled === 0 && this.body === null;
+    return this.headerFilled === 0 && this.bodySize === -1 && this.rest === null;
+  }
+
+  /** Bytes received and held: a partial prefix and message, plus input kept by stop(). */
+  get bufferedBytes(): number {
+    return this.headerFilled + this.bodyFilled + (this.rest === null ? 0 : this.rest.length);
+  }
+
+  /** Bytes of memory reserved for the message being assembled (its buffer's capacity). */
+  get reservedBytes(): number {
+    return this.body.length;
   }
 
   get failure(): MessageDecodeError | null {
     return this.error;
+  }
+
+  /** True while stop() holds emission (until resume()). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Called from an emit callback: emit nothing more until resume(). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Ends a stop(): decodes any input it kept. Returns false if that input is malformed (see `failure`). */
+  resume(emit: (message: FramedMessage) => void): boolean {
+    this.stopped = false;
+    // Called from inside an emit: the running push goes on, kept input included.
+    if (this.pushing) return this.error === null;
+    this.pushing = true;
+    try {
+      return this.decodeRest(emit);
+    } finally {
+      this.pushing = false;
+    }
   }
 
   /**
@@ -61,10 +116,39 @@ export class MessageDecoder {
    */
   push(chunk: Buffer, emit: (message: FramedMessage) => void): boolean {
     if (this.error !== null) return false;
+    if (this.stopped || this.pushing) {
+      // Stopped, or fed from inside an emit: decoded after what is already held.
+      const copy = Buffer.from(chunk);
+      this.rest = this.rest === null ? copy : Buffer.concat([this.rest, copy]);
+      return true;
+    }
+    this.pushing = true;
+    try {
+      return this.decode(chunk, emit, false) && this.decodeRest(emit);
+    } finally {
+      this.pushing = false;
+    }
+  }
+
+  private decodeRest(emit: (message: FramedMessage) => void): boolean {
+    while (!this.stopped && this.rest !== null) {
+      const rest = this.rest;
+      this.rest = null;
+      if (!this.decode(rest, emit, true)) return false;
+    }
+    return this.error === null;
+  }
+
+  /** Decodes `chunk` (`own`: our kept input, else the caller's) until its end or a stop(). */
+  private decode(chunk: Buffer, emit: (message: FramedMessage) => void, own: boolean): boolean {
     let offset = 0;
     const length = chunk.length;
     while (offset < length) {
-      if (this.body === null) {
+      if (this.stopped) {
+        this.keepTail(chunk, offset, own);
+        return true;
+      }
+      if (this.bodySize === -1) {
         // Fast path: a whole prefix (and maybe the whole message) in this chunk.
         if (this.headerFilled === 0 && length - offset >= MESSAGE_HEADER_LENGTH) {
           this.flag = chunk[offset];
@@ -76,8 +160,7 @@ export class MessageDecoder {
             offset += size;
             continue;
           }
-          this.body = Buffer.allocUnsafe(size);
-          this.bodyFilled = 0;
+          this.bodySize = size;
           continue;
         }
         if (this.header === EMPTY) this.header = Buffer.alloc(MESSAGE_HEADER_LENGTH);
@@ -90,25 +173,46 @@ export class MessageDecoder {
         this.flag = this.header[0];
         const size = this.header.readUInt32BE(1);
         if (!this.checkHeader(size)) return false;
-        this.body = Buffer.allocUnsafe(size);
-        this.bodyFilled = 0;
+        this.bodySize = size;
+        if (size === 0) this.completeBody(emit);
+        continue;
       }
-      const body = this.body;
-      const take = Math.min(body.length - this.bodyFilled, length - offset);
-      chunk.copy(body, this.bodyFilled, offset, offset + take);
+      const take = Math.min(this.bodySize - this.bodyFilled, length - offset);
+      this.ensureCapacity(this.bodyFilled + take);
+      chunk.copy(this.body, this.bodyFilled, offset, offset + take);
       this.bodyFilled += take;
       offset += take;
-      if (this.bodyFilled === body.length) {
-        this.body = null;
-        emit({ compressed: this.flag === 1, data: body });
-      }
-    }
-    // A zero-length message right at a chunk's end.
-    if (this.body !== null && this.body.length === 0) {
-      this.body = null;
-      emit({ compressed: this.flag === 1, data: this.body ?? Buffer.alloc(0) });
+      if (this.bodyFilled === this.bodySize) this.completeBody(emit);
     }
     return true;
+  }
+
+  private completeBody(emit: (message: FramedMessage) => void): void {
+    // Full: the capacity never exceeds the declared size.
+    const body = this.body;
+    this.bodySize = -1;
+    this.body = EMPTY;
+    this.bodyFilled = 0;
+    emit({ compressed: this.flag === 1, data: body });
+  }
+
+  /** Grows the message buffer to hold `needed` bytes: doubling, capped at the declared size. */
+  private ensureCapacity(needed: number): void {
+    if (needed <= this.body.length) return;
+    const grown = Math.min(this.bodySize, Math.max(needed, this.body.length * 2, MIN_BODY_CAPACITY));
+    const body = Buffer.allocUnsafe(grown);
+    this.body.copy(body, 0, 0, this.bodyFilled);
+    this.body = body;
+  }
+
+  /**
+   * Keeps the unread tail of the chunk being decoded, ahead of input pushed meanwhile: a copy of a
+   * caller's chunk (it may be reused once push returns), a slice of our own, so a consumer that
+   * stops after every message costs one copy per chunk.
+   */
+  private keepTail(chunk: Buffer, offset: number, own: boolean): void {
+    const tail = own ? chunk.subarray(offset) : Buffer.from(chunk.subarray(offset));
+    this.rest = this.rest === null ? tail : Buffer.concat([tail, this.rest]);
   }
 
   private checkHeader(size: number): boolean {

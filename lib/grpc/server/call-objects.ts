@@ -1,7 +1,11 @@
+/* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars --
+   Each call class merges with an interface naming the members install() copies onto its prototype
+   (declared once, not per call); `Request` is grpc-js's call generic and must match on both. */
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
 import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
+import { encodeMessage, LARGE_MESSAGE, MESSAGE_HEADER_LENGTH, messagePrefix } from '../protocol/message-framing';
 import { isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
 import type { CallSink, ServerCall } from './server-call';
 
@@ -73,6 +77,9 @@ export interface ServerUnaryCall<Request = unknown> extends SharedMembers {}
 /**
  * The request side of client-streaming and bidi calls: messages pushed into an object-mode
  * Readable, paused through the transport's flow control. Installed on both classes' prototypes.
+ * The Readable holds at most one message the handler has not taken (highWaterMark 1): the next
+ * ones wait as bytes in the transport, whose window is withheld, so a client cannot make a call
+ * hold more than that (Node's default would let 16 decoded messages of up to 4 MiB each pile up).
  */
 class RequestReaderMembers {
   declare readonly core: ServerCall;
@@ -99,36 +106,55 @@ type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '
 /** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
 export class ServerReadableStream<Request = unknown> extends Readable {
   constructor(readonly core: ServerCall) {
-    super({ objectMode: true });
+    super({ objectMode: true, highWaterMark: 1 });
   }
 
+  /** 'cancelled', then the requests end by destruction (no 'error'): nothing more is delivered, reading loops stop. */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
-    this.push(null);
+    this.destroy();
   }
   onDrain(): void {}
 }
 export interface ServerReadableStream<Request = unknown> extends SharedMembers, RequestReader, CallSink {}
 
+/** The Writable side's byte high-water mark: write() returns false once this much waits behind a full transport. */
+const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+type WriteCallback = (error?: Error | null) => void;
+
 /**
  * Shared Writable behaviour for server-streaming and bidi calls: write() sends a message with
  * transport backpressure, end(metadata?) sends OK with trailing metadata, emitting or destroying
  * with an error sends that error's status.
+ *
+ * Messages are serialized and framed in write(), so the Writable buffers bytes and the call knows
+ * its response backlog: bytes in the Writable plus bytes queued in the transport. A handler that
+ * keeps writing after write() returned false (before 'drain') past the backlog limit ends the
+ * call with RESOURCE_EXHAUSTED instead of buffering without bound.
  */
 class ResponseWriter {
-  private pendingCallback: ((error?: Error | null) => void) | null = null;
+  private pendingCallback: WriteCallback | null = null;
+  /** Size of the chunk whose callback waits for the transport (counted in its queuedBytes already). */
+  private pendingBytes = 0;
   trailer: Metadata | undefined;
 
   constructor(private readonly core: ServerCall) {}
 
-  write(message: unknown, callback: (error?: Error | null) => void): void {
-    if (!this.core.canSend) {
+  /** The Writable's _write: hands framed bytes to the transport, holding the callback while its quota is used up. */
+  write(bytes: Buffer, callback: WriteCallback): void {
+    if (!this.core.canSend || this.core.sendFramed(bytes)) {
       callback();
       return;
     }
-    if (this.core.sendMessage(message)) callback();
-    else if (this.core.canSend) this.pendingCallback = callback;
-    else callback();
+    this.pendingCallback = callback;
+    this.pendingBytes = bytes.length;
+  }
+
+  /** Response bytes not yet on the wire: in the Writable (less the chunk the transport holds) plus in the transport. */
+  backlog(writableLength: number): number {
+    return writableLength - (this.pendingCallback === null ? 0 : this.pendingBytes) + this.core.queuedBytes;
   }
 
   drain(): void {
@@ -157,21 +183,75 @@ class ResponseWriter {
   }
 }
 
+const writableWrite = Writable.prototype.write as (this: Writable, chunk: unknown, callback?: WriteCallback) => boolean;
+const writableEnd = Writable.prototype.end as (this: Writable, ...args: unknown[]) => Writable;
+
 /**
  * The response side of server-streaming and bidi calls, installed on both classes' prototypes:
- * Writable plumbing onto the ResponseWriter, and grpc-js's end(metadata?).
+ * write(message) serializes and frames, the Writable (in byte mode) carries the frames to the
+ * ResponseWriter; grpc-js's end(metadata?). On cancellation the Writable is destroyed, so write()
+ * returns false and 'drain' never comes: loops driven by write()/'drain' stop instead of spinning.
  */
 class ResponseSideMembers {
   declare readonly writer: ResponseWriter;
+  declare readonly core: ServerCall;
+  declare readonly writableLength: number;
+  declare readonly writableNeedDrain: boolean;
+  declare readonly writableEnded: boolean;
+  declare readonly destroyed: boolean;
+  declare destroy: (error?: Error) => this;
 
-  _write(message: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writer.write(message, callback);
+  write(message: unknown, encodingOrCallback?: unknown, maybeCallback?: WriteCallback): boolean {
+    const callback = typeof encodingOrCallback === 'function' ? (encodingOrCallback as WriteCallback) : maybeCallback;
+    const writable = this as unknown as Writable;
+    // Let the Writable report a write after end or destruction its usual way.
+    if (this.destroyed || this.writableEnded) return writableWrite.call(writable, EMPTY, callback);
+    const core = this.core;
+    const compressed = core.responseMessageEncoding !== 'identity';
+    const payload = core.encodeResponse(message, compressed);
+    if (payload === null) {
+      // The call is over (a status was sent, here or before): stop the handler's writing.
+      this.destroy();
+      return writableWrite.call(writable, EMPTY, callback);
+    }
+    const size = MESSAGE_HEADER_LENGTH + payload.length;
+    const backlog = this.writer.backlog(this.writableLength);
+    // Only a handler ignoring backpressure gets here; one message is always accepted when nothing waits.
+    if (backlog > 0 && this.writableNeedDrain && backlog + size > core.maxResponseBacklog) {
+      core.exhaustBacklog(backlog + size);
+      return writableWrite.call(writable, EMPTY, callback);
+    }
+    if (payload.length < LARGE_MESSAGE) return writableWrite.call(writable, encodeMessage(payload, compressed), callback);
+    // Large messages: the prefix is its own chunk instead of copying the payload behind it.
+    writableWrite.call(writable, messagePrefix(payload.length, compressed));
+    return writableWrite.call(writable, payload, callback);
   }
-  _final(callback: (error?: Error | null) => void): void {
+  _write(bytes: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
+    this.writer.write(bytes, callback);
+  }
+  _final(callback: WriteCallback): void {
     this.writer.final(callback);
   }
+  /**
+   * Destroyed by us on cancellation, or by the handler: with an error its status is sent (the
+   * 'error' listener); without one the client gets CANCELLED rather than a call that never ends.
+   * Either way the handler is done with the stream.
+   */
+  _destroy(error: Error | null, callback: WriteCallback): void {
+    if (error === null && this.core.canSend) this.core.sendStatus({ code: Status.CANCELLED, details: 'Call destroyed by the server handler' });
+    this.core.releaseStream();
+    callback(error);
+  }
+  /** grpc-js's end(metadata?, message?, callback?): a message goes through write() (it needs serializing). */
   end(...args: unknown[]): this {
-    return (Writable.prototype.end as (...rest: unknown[]) => unknown).apply(this, this.writer.takeTrailer(args)) as this;
+    const rest = this.writer.takeTrailer(args);
+    if (rest.length > 0 && typeof rest[0] !== 'function') {
+      const message = rest.shift();
+      if (message !== null && message !== undefined) this.write(message);
+      // An encoding argument means nothing for messages; left in place the Writable would write it.
+      if (typeof rest[0] === 'string') rest.shift();
+    }
+    return writableEnd.apply(this as unknown as Writable, rest) as unknown as this;
   }
   onDrain(): void {
     this.writer.drain();
@@ -187,7 +267,7 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
   readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
-    super({ objectMode: true });
+    super({ highWaterMark: RESPONSE_HIGH_WATER_MARK });
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
@@ -195,8 +275,10 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
 
   onMessage(): void {}
   onHalfClose(): void {}
+  /** 'cancelled', then destruction (no 'error'); a write waiting for the transport is called back. */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
+    this.destroy();
     this.writer.drain();
   }
 }
@@ -208,15 +290,15 @@ export class ServerDuplexStream<Request = unknown> extends Duplex {
   readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
-    super({ objectMode: true });
+    super({ readableObjectMode: true, readableHighWaterMark: 1, writableHighWaterMark: RESPONSE_HIGH_WATER_MARK });
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
 
-
+  /** 'cancelled', then both sides end by destruction (no 'error'). */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
-    this.push(null);
+    this.destroy();
     this.writer.drain();
   }
 }
@@ -235,15 +317,18 @@ install(CallMembers, [ServerUnaryCall, ServerReadableStream, ServerWritableStrea
 install(RequestReaderMembers, [ServerReadableStream, ServerDuplexStream]);
 install(ResponseSideMembers, [ServerWritableStream, ServerDuplexStream]);
 
-/** Resolves when a response stream has room again after write() returned false (or the call is cancelled). */
+/** Resolves when a response stream has room again after write() returned false (or the call is cancelled or destroyed). */
 export function untilWritable(call: Writable): Promise<void> {
+  if (call.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);
       call.off('cancelled', done);
+      call.off('close', done);
       resolve();
     };
     call.on('drain', done);
     call.on('cancelled', done);
+    call.on('close', done);
   });
 }

@@ -117,13 +117,16 @@ class SingleRequestCollector implements CallSink {
 
 /**
  * Unary and client-streaming: grpc-js style `handler(call, callback)`, or async style
- * `async handler(call) => response` (a handler declaring fewer than two parameters).
+ * `async handler(call) => response` (a handler declaring fewer than two parameters). The stream
+ * is retained until the handler answers (callback, settled promise or throw), even if the client
+ * resets it meanwhile: a handler still working keeps its concurrency slot.
  */
 function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: ServerUnaryCall | ServerReadableStream): void {
   let answered = false;
   const callback: UnaryCallback = (error, value, trailer) => {
     if (answered) return;
     answered = true;
+    core.releaseStream();
     if (error !== null && error !== undefined) {
       core.sendStatus(errorToStatus(error, trailer));
       return;
@@ -131,6 +134,7 @@ function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: Se
     core.sendMessage(value);
     core.sendStatus({ code: Status.OK, details: '', metadata: trailer });
   };
+  core.retainStream(false);
   try {
     const result = method.handler(call, callback);
     if (method.handler.length < 2 && isPromiseLike(result)) {
@@ -146,9 +150,11 @@ function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: Se
 
 /**
  * Server-streaming and bidi: grpc-js style `handler(call)` writing to the call, or an async
- * generator / async function returning an async iterable of responses.
+ * generator / async function returning an async iterable of responses. The stream is retained
+ * until the call ends (status sent) or is cancelled (its Writable destroyed).
  */
 function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: ServerWritableStream | ServerDuplexStream): void {
+  core.retainStream(true);
   let result: unknown;
   try {
     result = method.handler(call);
@@ -172,8 +178,12 @@ function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: Serve
 async function pump(source: AsyncIterable<unknown>, call: ServerWritableStream | ServerDuplexStream): Promise<void> {
   try {
     for await (const value of source) {
-      if (call.cancelled || !call.core.canSend) return;
-      if (!call.write(value)) await untilWritable(call);
+      if (!call.core.canSend) return;
+      if (!call.write(value)) {
+        await untilWritable(call);
+        // Checked again after waiting: a cancelled call must not pull one more value from the source.
+        if (!call.core.canSend) return;
+      }
     }
     if (call.core.canSend) call.end();
   } catch (error) {

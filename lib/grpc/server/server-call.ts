@@ -10,13 +10,10 @@ import {
   OK_TRAILERS_ONLY,
   RESPONSE_HEADERS,
 } from '../protocol/headers';
-import { encodeMessage, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
+import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** From this size on a response message is not copied behind its prefix. */
-const LARGE_MESSAGE = 16 * 1024;
 import { encodeStatusMessage } from '../protocol/status-message';
 import { isStatusCode, Status, type StatusObject } from '../status';
 
@@ -40,6 +37,11 @@ export interface MethodCodec {
 export interface CallLimits {
   maxReceiveMessageSize: number;
   maxSendMessageSize: number;
+  /**
+   * Response bytes a streaming call may have waiting (in its Writable plus queued in the transport)
+   * while its handler ignores backpressure; past it the call ends with RESOURCE_EXHAUSTED.
+   */
+  maxResponseBacklog: number;
 }
 
 /**
@@ -64,6 +66,8 @@ export class ServerCall implements StreamListener {
   private abortController: AbortController | null = null;
   private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
   private requestMetadata: Metadata | null = null;
+  /** A streaming handler runs until the call ends: its stream is retained until then. */
+  private releaseOnEnd = false;
 
   constructor(
     readonly stream: Http2Stream,
@@ -149,13 +153,15 @@ export class ServerCall implements StreamListener {
 
   onData(chunk: Buffer): void {
     if (this.state !== 'open') return;
-    if (!this.decoder.push(chunk, this.emitMessage)) {
-      const failure = this.decoder.failure!;
-      if (failure.kind === 'tooLarge') {
-        this.fail(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${failure.size} vs. ${this.limits.maxReceiveMessageSize})`);
-      } else {
-        this.fail(Status.INTERNAL, `Invalid compressed flag ${failure.flag}`);
-      }
+    if (!this.decoder.push(chunk, this.emitMessage)) this.decodeFailed();
+  }
+
+  private decodeFailed(): void {
+    const failure = this.decoder.failure!;
+    if (failure.kind === 'tooLarge') {
+      this.fail(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${failure.size} vs. ${this.limits.maxReceiveMessageSize})`);
+    } else {
+      this.fail(Status.INTERNAL, `Invalid compressed flag ${failure.flag}`);
     }
   }
 
@@ -210,13 +216,23 @@ export class ServerCall implements StreamListener {
     this.sink?.onMessage(message);
   }
 
-  /** Pauses delivery of request data (flow control reaches the client). */
+  /**
+   * Pauses delivery of request messages: the decoder stops after the current one (keeping the rest
+   * of its chunk) and the stream withholds further data, so its window is not returned to the client.
+   */
   pause(): void {
+    this.decoder.stop();
     this.stream.pause();
   }
 
   resume(): void {
-    this.stream.resume();
+    if (this.state !== 'open') return;
+    if (!this.decoder.resume(this.emitMessage)) {
+      this.decodeFailed();
+      return;
+    }
+    // A message decoded from the kept input may have paused us again.
+    if (!this.decoder.isStopped) this.stream.resume();
   }
 
   // ---- sending (from handlers) ----
@@ -247,28 +263,78 @@ export class ServerCall implements StreamListener {
    * With a response encoding chosen, `allowCompression: false` sends this one message uncompressed.
    */
   sendMessage(message: unknown, allowCompression = true): boolean {
-    if (!this.canSend) return false;
+    const compressed = allowCompression && this.responseEncoding !== 'identity';
+    const payload = this.encodeResponse(message, compressed);
+    if (payload === null) return false;
+    if (payload.length < LARGE_MESSAGE) return this.stream.write(encodeMessage(payload, compressed));
+    // Large messages: the 5-byte prefix goes separately instead of copying the payload behind it.
+    this.stream.write(messagePrefix(payload.length, compressed));
+    return this.stream.write(payload);
+  }
+
+  /**
+   * Serializes (and compresses) one response message and sends the response headers if they are
+   * still due. Returns the payload to frame, or null when the call cannot send it: already over,
+   * or serialization failed (INTERNAL) or the message is over the send limit (RESOURCE_EXHAUSTED).
+   */
+  encodeResponse(message: unknown, compressed: boolean): Buffer | null {
+    if (!this.canSend) return null;
     let data: Buffer;
     try {
       data = this.method.responseSerialize(message);
     } catch (error) {
       this.sendStatus({ code: Status.INTERNAL, details: `Error serializing response: ${(error as Error).message}` });
-      return false;
+      return null;
     }
     if (data.length > this.limits.maxSendMessageSize) {
       this.sendStatus({
         code: Status.RESOURCE_EXHAUSTED,
         details: `Sent message larger than max (${data.length} vs. ${this.limits.maxSendMessageSize})`,
       });
-      return false;
+      return null;
     }
     if (!this.headersSent) this.sendMetadata(null);
-    const compressed = allowCompression && this.responseEncoding !== 'identity';
-    const payload = compressed ? compress(this.responseEncoding, data) : data;
-    if (payload.length < LARGE_MESSAGE) return this.stream.write(encodeMessage(payload, compressed));
-    // Large messages: the 5-byte prefix goes separately instead of copying the payload behind it.
-    this.stream.write(messagePrefix(payload.length, compressed));
-    return this.stream.write(payload);
+    return compressed ? compress(this.responseEncoding, data) : data;
+  }
+
+  /** Hands already framed response bytes to the transport; false when its write quota is used up. */
+  sendFramed(bytes: Buffer): boolean {
+    return this.stream.write(bytes);
+  }
+
+  /** Response bytes handed to the transport and not yet written to the socket. */
+  get queuedBytes(): number {
+    return this.stream.queuedBytes;
+  }
+
+  get maxResponseBacklog(): number {
+    return this.limits.maxResponseBacklog;
+  }
+
+  /**
+   * The handler starts working on the stream: it keeps its concurrency slot, even once reset, until
+   * releaseStream() (so resetting streams cannot start more handlers than the limit). With
+   * `untilEnd` (streaming handlers) the release comes when the call ends or is cancelled.
+   */
+  retainStream(untilEnd: boolean): void {
+    // Already over (a deadline that expired on arrival): no end is coming to release it.
+    if (untilEnd && !this.canSend) return;
+    this.releaseOnEnd = untilEnd;
+    this.stream.retain();
+  }
+
+  releaseStream(): void {
+    this.stream.release();
+  }
+
+  /** A streaming handler piled up more unsent responses than allowed: RESOURCE_EXHAUSTED, and it sees the call cancelled. */
+  exhaustBacklog(backlog: number): void {
+    if (!this.canSend) return;
+    this.sendStatus({
+      code: Status.RESOURCE_EXHAUSTED,
+      details: `Response backlog exceeded (${backlog} bytes waiting vs. a limit of ${this.limits.maxResponseBacklog}); the handler ignored backpressure`,
+    });
+    this.notifyCancel();
   }
 
   /** Ends the call with a status; trailers-only if nothing was sent yet. */
@@ -331,6 +397,7 @@ export class ServerCall implements StreamListener {
 
   private finish(state: CallState): void {
     this.state = state;
+    if (this.releaseOnEnd) this.stream.release();
     if (this.deadlineTimer !== null) {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = null;

@@ -16,6 +16,15 @@ export interface ServerOptions {
   'grpc.max_send_message_length'?: number;
   /** Response compression: 0 identity, 1 deflate, 2 gzip (grpc-js's compressionAlgorithms). */
   'grpc.default_compression_algorithm'?: number;
+  /**
+   * Response bytes a server-streaming or bidi call may have waiting to be sent (in its Writable
+   * plus queued in the transport) while its handler keeps writing after write() returned false.
+   * Past it the call ends with RESOURCE_EXHAUSTED ("Response backlog exceeded …") and the handler
+   * sees it cancelled, so a client that stops reading cannot make one call buffer without bound.
+   * A handler that waits for 'drain' never reaches it; a single message larger than the limit is
+   * still sent when nothing waits before it. Default 4 MiB; -1 for no limit.
+   */
+  'h2grpc.max_response_backlog_bytes'?: number;
   /** Concurrent calls per connection (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
   'grpc.max_concurrent_streams'?: number;
   /** Graceful GOAWAY after a connection has had no call for this long (ms). Default: never. */
@@ -115,7 +124,12 @@ export class Server {
   constructor(private readonly options: ServerOptions = {}) {
     const receive = options['grpc.max_receive_message_length'] ?? 4 * 1024 * 1024;
     const send = options['grpc.max_send_message_length'] ?? -1;
-    this.limits = { maxReceiveMessageSize: receive < 0 ? Infinity : receive, maxSendMessageSize: send < 0 ? Infinity : send };
+    const backlog = options['h2grpc.max_response_backlog_bytes'] ?? 4 * 1024 * 1024;
+    this.limits = {
+      maxReceiveMessageSize: receive < 0 ? Infinity : receive,
+      maxSendMessageSize: send < 0 ? Infinity : send,
+      maxResponseBacklog: backlog < 0 ? Infinity : backlog,
+    };
     this.responseEncoding = COMPRESSION_BY_ID[options['grpc.default_compression_algorithm'] ?? 0] ?? 'identity';
     this.transportOptions = transportOptions(options);
   }

@@ -28,8 +28,6 @@ export interface ConnectionOptions {
   connectionWindowSize?: number;
   /** Bytes a stream may queue before write() returns false. Default 64 KiB (as grpc-go). */
   writeQuota?: number;
-  /** Largest HEADERS+CONTINUATION block accepted before decoding. Default 64 KiB. */
-  maxHeaderBlockSize?: number;
   /** Queued transport responses (SETTINGS/PING ACK, RST) at which reading pauses. Default 50. */
   throttleThreshold?: number;
   /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
@@ -152,6 +150,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private readonly lifecycle: ConnectionLifecycle;
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
+  private readonly maxSendHeaderListCap: number;
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -173,6 +172,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.writeQuota = options.writeQuota ?? 64 * 1024;
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    this.maxSendHeaderListCap = limits.maxSendHeaderListSize;
     this.resetBudget = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
     this.invalidFrameBudget = new TokenBucket(limits.invalidFrameBurst, limits.invalidFramesPerSecond);
     this.controlBuffer = new ControlBuffer({
@@ -187,7 +187,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.reader = new FrameReader(new ReaderLoop(this), {
       expectPreface: this.peer.expectsPreface,
       maxFrameSize: this.localSettings.maxFrameSize,
-      maxHeaderBlockSize: options.maxHeaderBlockSize ?? 64 * 1024,
+      maxHeaderBlockSize: limits.maxHeaderBlockSize,
       maxContinuationFrames: limits.maxContinuationFrames,
     });
     this.lifecycle = new ConnectionLifecycle(this, { ...DEFAULT_LIFECYCLE, ...options.lifecycle });
@@ -402,6 +402,11 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     if (stream.holdAfterClose()) this.retainedClosed++;
     this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
+  }
+
+  /** @internal */
+  get maxSendHeaderListSize(): number {
+    return Math.min(this.peerSettings.maxHeaderListSize, this.maxSendHeaderListCap);
   }
 
   /** @internal */

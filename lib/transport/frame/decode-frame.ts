@@ -55,7 +55,9 @@ export function decodeFrame(header: FrameHeader, payload: Buffer): Frame {
     }
     case FrameType.HEADERS: {
       requireStream(header, 'HEADERS');
-      let [start, end] = unpad(header, payload, 'HEADERS');
+      const unpadded = unpad(header, payload, 'HEADERS');
+      let start = unpadded[0];
+      const end = unpadded[1];
       let priority: PriorityInfo | undefined;
       if (flags & FrameFlag.PRIORITY) {
         const fixedLength = start + 5;

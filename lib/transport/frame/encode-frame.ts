@@ -29,7 +29,7 @@ function uint32(value: number): Buffer {
   return bytes;
 }
 
-/** Lays out a frame's payload (RFC 9113 §6). Used by tests, the raw peer and the rare-frame path. */
+/** Lays out a frame's payload (RFC 9113 §6). The FrameWriter has its own copy-free path; this serves specs and the raw peer. */
 export function framePayload(frame: Frame): EncodedPayload {
   switch (frame.type) {
     case FrameType.DATA: {

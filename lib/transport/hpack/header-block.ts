@@ -1,10 +1,10 @@
 /**
  * HPACK (RFC 7541) header block decoding and encoding.
  *
- * The decoder keeps the full dynamic table the peer's encoder drives. The encoder never inserts
- * into the peer's dynamic table: it uses only static-table references and literals without
- * indexing, so its output depends on no connection state (except the table size update owed
- * after a SETTINGS change) and never desynchronizes. Both sides work on Buffers with an offset
+ * The decoder keeps the full dynamic table the peer's encoder drives. The encoder inserts only the
+ * fields of HeaderTemplates (constant response headers and OK trailers) into the peer's table;
+ * everything else goes out as static-table references and literals without indexing, so
+ * per-call fields never churn the table. Both sides work on Buffers with an offset
  * and no intermediate objects because they run once per request and per response.
  */
 import { ConnectionError, ErrorCode } from '../errors';
@@ -26,7 +26,7 @@ const DEFAULT_TABLE_SIZE = 4096;
 const ENTRY_OVERHEAD = 32;
 /** Largest integer we accept (RFC 7541 §5.1 leaves the limit to the implementation). */
 const MAX_INTEGER = 0x7fffffff;
-/** Our encoder never needs more: it never inserts entries. */
+/** The most of the peer's table our encoder uses: the template fields fit easily (the default size). */
 const MAX_ENCODER_TABLE_SIZE = 4096;
 
 function compressionError(message: string): ConnectionError {
@@ -379,6 +379,13 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
  * after that as a one-byte index (RFC 7541 §6.1, §6.2.1). `staticBlock` is the same list encoded
  * without any table state, valid on every connection.
  */
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 §6.5.2). */
+export function headerListSize(headers: HeaderList): number {
+  let size = 0;
+  for (let index = 0; index + 1 < headers.length; index += 2) size += headers[index].length + headers[index + 1].length + ENTRY_OVERHEAD;
+  return size;
+}
+
 /**
  * A constant header list prepared once for sending on many streams (prepareHeaders()): each
  * connection sends it through its HPACK dynamic table, so after the first time each field costs
@@ -405,6 +412,8 @@ export class HeaderTemplate implements PreparedHeaders {
   readonly keys: string[] = [];
   /** Per field: its dynamic-table size, name + value + 32 octets (RFC 7541 §4.1). */
   readonly entrySizes: number[] = [];
+  /** The whole list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2). */
+  readonly listSize: number;
 
   constructor(readonly fields: HeaderList) {
     this.staticBlock = encodeStaticHeaderBlock(fields);
@@ -417,6 +426,7 @@ export class HeaderTemplate implements PreparedHeaders {
       this.keys.push(`${name}\n${value}`);
       this.entrySizes.push(name.length + value.length + 32);
     }
+    this.listSize = headerListSize(fields);
   }
 }
 

@@ -16,6 +16,8 @@ import { ConnectionError, ErrorCode } from '../errors';
 /** [bit length, code] for each symbol 0..256, as in RFC 7541 Appendix B. */
 type HuffmanCodeTable = ReadonlyArray<readonly [number, number]>;
 
+// hpack.js ships no types and no ES module: required as CommonJS, read as data only.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const hpackCodes = (require('hpack.js') as { huffman: { encode: HuffmanCodeTable } }).huffman.encode;
 
 const END_OF_STRING = 256;

@@ -14,6 +14,7 @@ interface HpackStaticTableModule {
 }
 
 // hpack.js ships no types; we read only its static table data (see the interface above).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const hpackStaticTable = (require('hpack.js') as { 'static-table': HpackStaticTableModule })['static-table'];
 
 /** Number of static entries; dynamic table indices start right after (RFC 7541 §2.3.3). */

@@ -1,8 +1,9 @@
 import { ConnectionError, ErrorCode, StreamError } from '../errors';
 import { decodeFrame } from '../frame/decode-frame';
 import type { ContinuationFrame, Frame, HeadersFrame, PushPromiseFrame } from '../frame/frame';
-import { FRAME_HEADER_LENGTH, CLIENT_PREFACE, FrameType } from '../frame/frame-type';
+import { FRAME_HEADER_LENGTH, CLIENT_PREFACE, FrameFlag, FrameType } from '../frame/frame-type';
 import { type FrameHeader, readFrameHeaderInto } from '../frame/frame-header';
+import { DEFAULT_CONNECTION_LIMITS } from '../limits';
 import { MIN_MAX_FRAME_SIZE } from '../settings';
 
 /** Where the reader delivers what it parsed. Called synchronously from push()/resume(). */
@@ -21,7 +22,7 @@ export interface FrameReaderOptions {
   maxFrameSize?: number;
   /** Upper bound on a HEADERS+CONTINUATION block before it is decoded (CONTINUATION flood defence). */
   maxHeaderBlockSize?: number;
-  /** CONTINUATION frames allowed in one header block, empty ones included. Default 8 (as nghttp2). */
+  /** CONTINUATION frames allowed in one header block, empty ones included (DEFAULT_CONNECTION_LIMITS). */
   maxContinuationFrames?: number;
 }
 
@@ -59,8 +60,8 @@ export class FrameReader {
   ) {
     this.prefaceRemaining = options.expectPreface;
     this.maxFrameSize = options.maxFrameSize ?? MIN_MAX_FRAME_SIZE;
-    this.maxHeaderBlockSize = options.maxHeaderBlockSize ?? 256 * 1024;
-    this.maxContinuationFrames = options.maxContinuationFrames ?? 8;
+    this.maxHeaderBlockSize = options.maxHeaderBlockSize ?? DEFAULT_CONNECTION_LIMITS.maxHeaderBlockSize;
+    this.maxContinuationFrames = options.maxContinuationFrames ?? DEFAULT_CONNECTION_LIMITS.maxContinuationFrames;
   }
 
   /** Raises or lowers the largest frame we accept (our own SETTINGS_MAX_FRAME_SIZE). */
@@ -171,7 +172,7 @@ export class FrameReader {
         this.offset = start + header.length;
         if (!this.sawSettings) {
           // The preface MUST be followed by a SETTINGS frame (RFC 9113 §3.4).
-          if (header.type !== FrameType.SETTINGS || header.flags & 0x1) {
+          if (header.type !== FrameType.SETTINGS || header.flags & FrameFlag.ACK) {
             throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'first frame is not SETTINGS');
           }
           this.sawSettings = true;

@@ -9,7 +9,6 @@ import { ActiveStreamList, OutboundStream } from './outbound-stream';
 
 /** Flush in the middle of a drain once this much is batched, so big transfers stream out. */
 const FLUSH_THRESHOLD = 256 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 /** What the writer reports to its connection. */
 export interface LoopyHost {

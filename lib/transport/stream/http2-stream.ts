@@ -1,6 +1,6 @@
-import { ErrorCode, type Initiator, UserError } from '../errors';
+import { ErrorCode, HeaderListTooLargeError, type Initiator, UserError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import { type HeaderList, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
+import { type HeaderList, headerListSize, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
 import type { ControlItem } from '../outbound/control-item';
@@ -35,6 +35,8 @@ export interface StreamHost {
   streamReleased(stream: Http2Stream): void;
   /** The peer may let this stream idle: no minimum data rate. */
   exemptFromDataRate(stream: Http2Stream): void;
+  /** The largest header list we may send now: the peer's SETTINGS_MAX_HEADER_LIST_SIZE and our cap. */
+  readonly maxSendHeaderListSize: number;
 }
 
 /**
@@ -159,6 +161,7 @@ export class Http2Stream {
   sendHeaders(headers: HeaderList | null, endStream = false, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
     const template = toTemplate(prepared);
+    this.checkHeaderListSize(headers, template);
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
@@ -184,6 +187,7 @@ export class Http2Stream {
   end(trailers: HeaderList | null = null, prepared: PreparedHeaders | null = null): void {
     this.checkWritable();
     const template = toTemplate(prepared);
+    this.checkHeaderListSize(trailers, template);
     this.localEndQueued = true;
     if (trailers === null && template === null) {
       this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
@@ -198,6 +202,21 @@ export class Http2Stream {
     this.localEndQueued = true;
     this.close();
     this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
+  }
+
+  /**
+   * Whether this header list (plus prepared headers) may be sent: within the peer's
+   * SETTINGS_MAX_HEADER_LIST_SIZE and our own cap. sendHeaders() and end() throw
+   * HeaderListTooLargeError for one that is not, before anything is queued.
+   */
+  fitsHeaderList(headers: HeaderList | null, prepared: PreparedHeaders | null = null): boolean {
+    return sizeOf(headers, toTemplate(prepared)) <= this.host.maxSendHeaderListSize;
+  }
+
+  private checkHeaderListSize(headers: HeaderList | null, template: HeaderTemplate | null): void {
+    const size = sizeOf(headers, template);
+    const limit = this.host.maxSendHeaderListSize;
+    if (size > limit) throw new HeaderListTooLargeError(size, limit);
   }
 
   private checkWritable(): void {
@@ -392,6 +411,10 @@ export interface StateOpener {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function sizeOf(headers: HeaderList | null, template: HeaderTemplate | null): number {
+  return (template === null ? 0 : template.listSize) + (headers === null ? 0 : headerListSize(headers));
+}
 
 /** Prepared headers come from prepareHeaders() only: the writer relies on what it computed. */
 function toTemplate(prepared: PreparedHeaders | null): HeaderTemplate | null {

@@ -202,7 +202,7 @@ describe('gRPC message framing', () => {
       // Record every Buffer allocation made while the oversized prefix is processed.
       const sizes: number[] = [];
       const { alloc, allocUnsafe, allocUnsafeSlow } = Buffer;
-      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as Function).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
+      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as (...args: unknown[]) => Buffer).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
       Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
       Buffer.allocUnsafeSlow = ((size: number) => (sizes.push(size), allocUnsafeSlow.call(Buffer, size))) as typeof Buffer.allocUnsafeSlow;
       const decoder = new MessageDecoder(1000);
@@ -217,6 +217,101 @@ describe('gRPC message framing', () => {
       }
       expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 50_000 });
       expect(sizes.filter((size) => size >= 1000), `allocations: ${sizes.join(', ')}`).to.deep.equal([]);
+    });
+
+    it('holds the bytes that arrived, not the declared length: a 4 MiB prefix with 10 body bytes reserves ~10 bytes', () => {
+      const sizes: number[] = [];
+      const { allocUnsafe } = Buffer;
+      Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
+      const decoder = new MessageDecoder(4 * 1024 * 1024);
+      try {
+        expect(decoder.push(frame(Buffer.alloc(10, 7), 0, 4 * 1024 * 1024), () => expect.fail('nothing is complete'))).to.equal(true);
+      } finally {
+        Buffer.allocUnsafe = allocUnsafe;
+      }
+      expect(decoder.bufferedBytes).to.equal(10);
+      expect(decoder.reservedBytes).to.be.at.most(256);
+      expect(Math.max(0, ...sizes), `allocations: ${sizes.join(', ')}`).to.be.at.most(256);
+    });
+
+    it('grows the message buffer with what arrives (at most double it), and still decodes the whole message', () => {
+      const payload = Buffer.alloc(1024 * 1024);
+      for (let index = 0; index < payload.length; index++) payload[index] = index % 251;
+      const bytes = frame(payload);
+      const decoder = new MessageDecoder(LIMIT);
+      const messages: FramedMessage[] = [];
+      for (let offset = 0; offset < bytes.length; offset += 16 * 1024) {
+        decoder.push(bytes.subarray(offset, offset + 16 * 1024), (message) => messages.push(message));
+        if (messages.length === 0) expect(decoder.reservedBytes, `after ${offset} bytes`).to.be.at.most(2 * decoder.bufferedBytes);
+      }
+      expect(messages).to.have.length(1);
+      expect(messages[0]!.data.equals(payload)).to.equal(true);
+      expect(decoder.isIdle).to.equal(true);
+      expect(decoder.reservedBytes).to.equal(0);
+    });
+
+    it('stop() from an emit callback keeps the unread input until resume()', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const chunk = Buffer.concat([frame('a'), frame('b'), frame('cc').subarray(0, 4)]);
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        seen.push(message.data.toString());
+        decoder.stop();
+      };
+      expect(decoder.push(chunk, emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a']);
+      expect(decoder.isIdle).to.equal(false);
+      chunk.fill(0); // the decoder kept a copy
+      expect(decoder.push(frame('cc').subarray(4), emit), 'input while stopped is kept too').to.equal(true);
+      expect(seen).to.deep.equal(['a']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a', 'b']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(seen).to.deep.equal(['a', 'b', 'cc']);
+      expect(decoder.resume(emit)).to.equal(true);
+      expect(decoder.isIdle).to.equal(true);
+    });
+
+    it('a consumer that stops after every message costs one copy of the chunk, not one per message', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const chunk = Buffer.concat(Array.from({ length: 1000 }, (_, index) => frame(String(index))));
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        seen.push(message.data.toString());
+        decoder.stop();
+      };
+      const copied: number[] = [];
+      const { from } = Buffer;
+      Buffer.from = ((...args: unknown[]) => {
+        const result = (from as (...rest: unknown[]) => Buffer).apply(Buffer, args);
+        copied.push(result.length);
+        return result;
+      }) as typeof Buffer.from;
+      try {
+        decoder.push(chunk, emit);
+        while (decoder.isStopped) decoder.resume(emit);
+      } finally {
+        Buffer.from = from;
+      }
+      expect(seen).to.have.length(1000);
+      expect(seen[999]).to.equal('999');
+      expect(copied.reduce((sum, size) => sum + size, 0), 'bytes copied').to.be.below(chunk.length);
+    });
+
+    it('input pushed from inside an emit is decoded after the chunk it interrupted, in order, across stops', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const seen: string[] = [];
+      const emit = (message: FramedMessage) => {
+        const text = message.data.toString();
+        seen.push(text);
+        if (text === 'a1') decoder.push(Buffer.concat([frame('b1'), frame('b2')]), emit);
+        if (text === 'a2') decoder.stop();
+      };
+      decoder.push(Buffer.concat([frame('a1'), frame('a2'), frame('a3')]), emit);
+      expect(seen).to.deep.equal(['a1', 'a2']);
+      decoder.resume(emit);
+      expect(seen).to.deep.equal(['a1', 'a2', 'a3', 'b1', 'b2']);
+      expect(decoder.isIdle).to.equal(true);
     });
 
     it('fails with badFlag for a compressed flag other than 0 or 1, and emits nothing more', () => {

@@ -379,6 +379,8 @@ for (const transport of ['in-memory duplex pair', 'TCP loopback'] as const) {
         const upload = randomBytes(SIZE);
         const download = randomBytes(SIZE);
         const max = { clientQueued: 0, serverQueued: 0, clientBuffered: 0, serverBuffered: 0 };
+        // Assigned below, read by closures created before that.
+        // eslint-disable-next-line prefer-const
         let clientStream!: Http2Stream;
         let serverStream: Http2Stream | null = null;
         const sample = (): void => {

@@ -129,6 +129,43 @@ describe('Http2Connection per-connection limits', () => {
     }
   });
 
+  describe('outbound header lists', () => {
+    it("are checked against the peer's SETTINGS_MAX_HEADER_LIST_SIZE before anything is sent", async () => {
+      const results: unknown[] = [];
+      server = await serve({}, (stream) => {
+        stream.setListener(sink());
+        const big = [':status', '200', 'x-big', 'v'.repeat(2000)];
+        results.push(stream.fitsHeaderList(big));
+        try {
+          stream.sendHeaders(big);
+        } catch (error) {
+          results.push((error as Error).name, (error as { limit: number }).limit);
+        }
+        results.push(stream.headersSent);
+        stream.sendHeaders([':status', '200', 'x-small', 'v'], true);
+      });
+      const raw = await connect();
+      raw.send(frames.settings([{ id: 0x6, value: 1000 }]));
+      raw.openStream(1);
+      const response = await raw.expectResponse(1);
+      expect(results).to.deep.equal([false, 'HeaderListTooLargeError', 1000, false]);
+      expect(response.headers).to.include('x-small');
+    });
+
+    it('are capped at maxSendHeaderListSize when the peer sets no limit', async () => {
+      const results: unknown[] = [];
+      server = await serve({ limits: { maxSendHeaderListSize: 500 } }, (stream) => {
+        stream.setListener(sink());
+        results.push(stream.fitsHeaderList([':status', '200', 'x', 'v'.repeat(400)]), stream.fitsHeaderList([':status', '200', 'x', 'v'.repeat(500)]));
+        stream.sendHeaders([':status', '200'], true);
+      });
+      const raw = await connect();
+      raw.openStream(1);
+      await raw.expectResponse(1);
+      expect(results).to.deep.equal([true, false]);
+    });
+  });
+
   describe('control queue caps', () => {
     it('more DATA queued for the writer than maxQueuedControlBytes ends the connection with ENHANCE_YOUR_CALM', async () => {
       server = await serve({ limits: { maxQueuedControlBytes: 4 << 20 } }, (stream) => {

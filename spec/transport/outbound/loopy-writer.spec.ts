@@ -94,6 +94,7 @@ class RecordingStreamHost implements StreamHost {
     this.consumedCalls.push([stream.id, bytes]);
   }
   streamReleased(): void {}
+  readonly maxSendHeaderListSize = Infinity;
   exemptFromDataRate(): void {}
 
   streamClosed(stream: Http2Stream): void {
