@@ -4,6 +4,7 @@
  * grow with the attack. Each attack is bounded (~3 s, bounded bytes).
  */
 import { expect } from 'chai';
+import type { ServerDuplexStream } from '../../lib';
 import type { Frame } from '../../lib/transport/frame/frame';
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { SettingId } from '../../lib/transport/settings';
@@ -74,8 +75,16 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
     if (!closed) expect(maxControlItems, 'items queued for the blocked writer').to.be.below(1000);
   });
 
-  it('a bidi client that never sends WINDOW_UPDATE but keeps sending requests: the call ends with RESOURCE_EXHAUSTED or is reset; memory bounded (6)', async () => {
-    const target = await start();
+  it('a bidi client that never sends WINDOW_UPDATE but keeps sending requests: the server cancels the call past its response backlog, memory bounded, and the status follows once the windows open (6)', async () => {
+    let handlerCancelled = false;
+    // The echo handler, writing each request back and ignoring backpressure.
+    const target = await start({
+      BidirectionalStreamingEcho(call: ServerDuplexStream<{ message: string }>) {
+        call.on('cancelled', () => (handlerCancelled = true));
+        call.on('data', (request: { message: string }) => call.write({ message: request.message }));
+        call.on('end', () => call.end());
+      },
+    });
     const { peer, watcher } = await connectAttacker(target);
     peer.sendPreface(); // default windows: the server may send 65 535 bytes, and never gets more
     expect(await waitUntil(() => watcher.settingsReceived, 2000), "the server's SETTINGS").to.equal(true);
@@ -84,26 +93,29 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
     const sender = new FlowControlledSender(peer.socket, watcher);
     const isEnd = (frame: Frame) =>
       (frame.type === FrameType.HEADERS && frame.streamId === 1 && frame.endStream) || (frame.type === FrameType.RST_STREAM && frame.streamId === 1) || frame.type === FrameType.GOAWAY;
-    let ended = false;
-    const end = peer.expectMatching(isEnd, 'the end of the bidi call', 8000).then(
-      (frame) => frame,
-      (error: Error) => error,
-    );
-    void end.then(() => (ended = true));
+    let cancelledAt = -1;
     const outcome = await underAttack(target.port, async (monitor) => {
       const deadline = performance.now() + 3000;
       let sent = 0;
-      while (!ended && sent < 128 * MiB && performance.now() < deadline) {
-        sent += await sender.send(1, chunk, deadline, () => ended);
+      while (sent < 128 * MiB && performance.now() < deadline && cancelledAt < 0) {
+        sent += await sender.send(1, chunk, deadline, () => cancelledAt >= 0);
         monitor.sample();
+        if (handlerCancelled) cancelledAt = sent;
       }
-      const answer = await end;
-      return { sent, answer, queuedBytes: target.connections[0].stats.queuedBytes };
+      return { sent, queuedBytes: target.connections[0].stats.queuedBytes };
     });
-    const { sent, answer, queuedBytes } = outcome.result;
+    const { sent, queuedBytes } = outcome.result;
+    // The client finally opens its windows: what the server queued drains, and the call's status follows.
+    peer.send([frames.windowUpdate(0, 2 ** 30), frames.windowUpdate(1, 2 ** 30)]);
+    const answer = await peer.expectMatching(isEnd, 'the end of the bidi call once the windows open', 5000).then(
+      (frame) => frame,
+      (error: Error) => error,
+    );
     const how = answer instanceof Error ? `no end (${shorten(answer.message, 120)})` : answer.type === FrameType.HEADERS ? `trailers grpc-status ${headerValue(peer.headersOf(answer), 'grpc-status')}` : describeFrame(answer);
-    await expectServerUnharmed(target.port, outcome, `${(sent / MiB).toFixed(1)} MiB of requests sent; call ended by ${how}; server queued ${(queuedBytes / MiB).toFixed(1)} MiB`);
-    if (answer instanceof Error) expect.fail(`the bidi call did not end: ${shorten(answer.message)}`);
+    await expectServerUnharmed(target.port, outcome, `${(sent / MiB).toFixed(1)} MiB of requests sent; handler cancelled after ${(cancelledAt / MiB).toFixed(1)} MiB; call ended by ${how}; server queued ${(queuedBytes / MiB).toFixed(1)} MiB`);
+    expect(cancelledAt, 'the server cancelled the call (response backlog exceeded) during the attack').to.be.at.least(0);
+    expect(queuedBytes, 'response bytes the server holds for the call').to.be.at.most(4 * MiB + 64 * KiB);
+    if (answer instanceof Error) expect.fail(`the bidi call did not end once the windows opened: ${shorten(answer.message)}`);
     expect(answer.type, `the call ends with its trailers or RST_STREAM, not ${describeFrame(answer)}`).to.not.equal(FrameType.GOAWAY);
     if (answer.type === FrameType.HEADERS) expect(headerValue(peer.headersOf(answer), 'grpc-status'), 'grpc-status').to.equal('8');
   });

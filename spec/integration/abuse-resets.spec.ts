@@ -88,9 +88,8 @@ describe('abuse: stream resets (hardening acceptance)', function () {
   /** Runs one reset attack and checks the budget, the stream limit and the server's health. */
   async function resetAttack(provoke: (streamId: number) => Buffer): Promise<void> {
     const counter: HandlerCounter = { started: 0, running: 0, maxRunning: 0 };
-    // eslint-disable-next-line prefer-const
-    let target: AttackTarget;
-    target = await start(slowUnaryEcho(() => target, counter));
+    // The handlers read the target once it exists (they only run after it does).
+    const target: AttackTarget = await start(slowUnaryEcho(() => target, counter));
     const { peer, watcher } = await connectAttacker(target);
     peer.sendPreface();
     const batch = resetBatches(peer, provoke);

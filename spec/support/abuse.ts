@@ -267,7 +267,7 @@ export function captureConnections(server: Server): Http2Connection[] {
   const accept = server.accept.bind(server);
   server.accept = (socket: net.Socket) => {
     const connection = accept(socket);
-    accepted.push(connection);
+    if (connection !== null) accepted.push(connection);
     return connection;
   };
   return accepted;
@@ -418,6 +418,8 @@ export class ServerFrameWatcher extends EventEmitter {
         else this.streamWindows.set(frame.streamId, this.streamWindow(frame.streamId) + frame.increment);
         this.emit('window');
         break;
+      default:
+        break; // other frames are only counted
     }
   }
 }

@@ -6,7 +6,7 @@ import { Duplex, Readable, Writable } from 'node:stream';
 import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { encodeMessage, LARGE_MESSAGE, MESSAGE_HEADER_LENGTH, messagePrefix } from '../protocol/message-framing';
-import { isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
+import { GrpcError, isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
 import type { CallSink, ServerCall } from './server-call';
 
 /** Turns whatever a handler reports as an error into a status (grpc-js's serverErrorToStatus). */
@@ -103,6 +103,14 @@ class RequestReaderMembers {
 
 type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '_read' | typeof Symbol.asyncIterator>;
 
+/**
+ * What a cancelled call's streams are destroyed with. One shared object: Node calls every write
+ * still buffered in a destroyed Writable back with the stream's error, and without one it builds a
+ * new ERR_STREAM_DESTROYED (stack trace and all) per write — 126 000 of them, 0.8 s of a frozen
+ * event loop, for 100 cancelled calls of small messages. It is never emitted as 'error'.
+ */
+const CALL_CANCELLED = new GrpcError(Status.CANCELLED, 'Call cancelled');
+
 /** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
 export class ServerReadableStream<Request = unknown> extends Readable {
   constructor(readonly core: ServerCall) {
@@ -112,7 +120,10 @@ export class ServerReadableStream<Request = unknown> extends Readable {
   /** 'cancelled', then the requests end by destruction (no 'error'): nothing more is delivered, reading loops stop. */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
-    this.destroy();
+    this.destroy(CALL_CANCELLED);
+  }
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    callback(error === CALL_CANCELLED ? null : error);
   }
   onDrain(): void {}
 }
@@ -240,7 +251,7 @@ class ResponseSideMembers {
   _destroy(error: Error | null, callback: WriteCallback): void {
     if (error === null && this.core.canSend) this.core.sendStatus({ code: Status.CANCELLED, details: 'Call destroyed by the server handler' });
     this.core.releaseStream();
-    callback(error);
+    callback(error === CALL_CANCELLED ? null : error);
   }
   /** grpc-js's end(metadata?, message?, callback?): a message goes through write() (it needs serializing). */
   end(...args: unknown[]): this {
@@ -278,7 +289,7 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
   /** 'cancelled', then destruction (no 'error'); a write waiting for the transport is called back. */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
-    this.destroy();
+    this.destroy(CALL_CANCELLED);
     this.writer.drain();
   }
 }
@@ -298,7 +309,7 @@ export class ServerDuplexStream<Request = unknown> extends Duplex {
   /** 'cancelled', then both sides end by destruction (no 'error'). */
   onCancel(): void {
     this.emit('cancelled', 'cancelled');
-    this.destroy();
+    this.destroy(CALL_CANCELLED);
     this.writer.drain();
   }
 }

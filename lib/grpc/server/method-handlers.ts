@@ -34,12 +34,16 @@ export function startCall(core: ServerCall, method: RegisteredMethod): void {
       return;
     case 'clientStream': {
       const call = new ServerReadableStream(core);
+      // Nothing is decoded until the handler reads (the Readable's _read resumes the call): a
+      // handler that never reads holds only what the stream window let in, not a whole message.
+      core.pause();
       core.start(call);
       invokeWithCallback(core, method, call);
       return;
     }
     case 'bidi': {
       const call = new ServerDuplexStream(core);
+      core.pause();
       core.start(call);
       invokeStreaming(core, method, call);
       return;
