@@ -56,6 +56,8 @@ export interface ServerOptions {
    * closed as by forceShutdown() (their calls see CANCELLED). Default: no limit (as grpc-js).
    */
   'h2grpc.drain_deadline_ms'?: number;
+  /** A client that takes none of our bytes for this long while we have some for it is closed (ms). Default 30 s. */
+  'h2grpc.write_stall_timeout_ms'?: number;
   /** Connections served at once; more are closed on arrival. Default: no limit. */
   'h2grpc.max_connections'?: number;
   /** Decides whether to serve a new connection (e.g. per-IP limits); false closes it at once. */
@@ -83,6 +85,7 @@ function transportOptions(options: ServerOptions): ConnectionOptions {
   set('maxPingStrikes', options['grpc.http2.max_ping_strikes']);
   set('handshakeTimeoutMs', options['h2grpc.handshake_timeout_ms']);
   set('minDataRate', options['h2grpc.min_request_data_rate']);
+  set('writeStallTimeoutMs', options['h2grpc.write_stall_timeout_ms']);
   const streams = options['grpc.max_concurrent_streams'];
   const settings = streams === undefined ? transport.settings : { ...transport.settings, maxConcurrentStreams: streams };
   return { ...transport, settings, lifecycle };

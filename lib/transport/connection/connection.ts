@@ -584,6 +584,11 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** @internal */
+  writeBlocked(blocked: boolean): void {
+    this.lifecycle.writeBlocked(blocked);
+  }
+
+  /** @internal */
   closeSocket(): void {
     this.closed = true;
     this.socket.end();

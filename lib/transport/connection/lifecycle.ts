@@ -33,6 +33,12 @@ export interface LifecycleOptions {
   minDataRate: number;
   /** How long a stream may send below the minimum rate before it is checked (ms). */
   minDataRateGraceMs: number;
+  /**
+   * A peer that takes none of our bytes for this long while the socket is full (no 'drain') has
+   * stopped reading: the connection is closed (ms). It bounds how long a non-reading peer keeps
+   * its streams, queued responses and floods of frames alive.
+   */
+  writeStallTimeoutMs: number;
 }
 
 /** grpc-go's defaults (keepalive 2 h / 20 s, ping policy 5 min / 2 strikes), Kestrel's 240 B/s after 5 s. */
@@ -48,6 +54,7 @@ export const DEFAULT_LIFECYCLE: Readonly<LifecycleOptions> = {
   maxPingStrikes: 2,
   minDataRate: 240,
   minDataRateGraceMs: 5_000,
+  writeStallTimeoutMs: 30_000,
 };
 
 /** grpc-go's defaultPingTimeout: without calls (and without permission) a peer should not ping more often. */
@@ -104,6 +111,7 @@ export class ConnectionLifecycle {
   private idleSince: number;
   private ageTimer: NodeJS.Timeout | null;
   private rateTimer: NodeJS.Timeout | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly watched = new Map<RateWatchedStream, { since: number; baseline: number }>();
   private lastPeerPingAt = -Infinity;
   private pingStrikes = 0;
@@ -180,13 +188,27 @@ export class ConnectionLifecycle {
     this.watched.delete(stream);
   }
 
+  /** The socket is full (true) or drained again (false). */
+  writeBlocked(blocked: boolean): void {
+    if (this.stopped) return;
+    if (!blocked) {
+      if (this.stallTimer !== null) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      return;
+    }
+    this.stallTimer ??= unrefTimer(() => {
+      this.stallTimer = null;
+      if (!this.stopped) this.host.destroy();
+    }, this.options.writeStallTimeoutMs);
+  }
+
   /** The connection is closing: no timer fires after this. */
   stop(): void {
     this.stopped = true;
-    for (const timer of [this.handshakeTimer, this.keepaliveTimer, this.keepaliveAckTimer, this.idleTimer, this.ageTimer, this.rateTimer]) {
+    for (const timer of [this.handshakeTimer, this.keepaliveTimer, this.keepaliveAckTimer, this.idleTimer, this.ageTimer, this.rateTimer, this.stallTimer]) {
       if (timer !== null) clearTimeout(timer);
     }
-    this.handshakeTimer = this.keepaliveTimer = this.keepaliveAckTimer = this.idleTimer = this.ageTimer = this.rateTimer = null;
+    this.handshakeTimer = this.keepaliveTimer = this.keepaliveAckTimer = this.idleTimer = this.ageTimer = this.rateTimer = this.stallTimer = null;
     this.watched.clear();
   }
 

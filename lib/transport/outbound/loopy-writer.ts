@@ -31,6 +31,8 @@ export interface LoopyHost {
   closeSocket(): void;
   /** The writer failed unexpectedly. */
   writerFailed(error: unknown): void;
+  /** The socket is full and the writer waits for 'drain' (true), or it drained (false). */
+  writeBlocked(blocked: boolean): void;
 }
 
 /**
@@ -118,7 +120,11 @@ export class LoopyWriter {
    * loop, so waiting for it alone lets nothing else run.
    */
   private async waitForTurn(): Promise<void> {
-    if (this.framer.blocked) await this.framer.waitForDrain();
+    if (this.framer.blocked) {
+      this.host.writeBlocked(true);
+      await this.framer.waitForDrain();
+      this.host.writeBlocked(false);
+    }
     if (this.turnOverdue()) {
       await yieldToEventLoop();
       this.bytesAtLastTurn = this.framer.bytesWritten;

@@ -14,6 +14,7 @@ import { DEFAULT_LIFECYCLE, KEEPALIVE_PING_DATA } from '../../../lib/transport/c
 import { frames, PREFACE } from '../../support/frames';
 import { type BareServer, serveBare, sink } from '../../support/bare-server';
 import { grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
+import { eventually } from '../../support/waiting';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -180,6 +181,43 @@ describe('Http2Connection lifecycle timers', () => {
         await raw.expectFrame(FrameType.PING, (frame) => frame.ack);
         raw.request(1 + 2 * round, grpcRequestHeaders(), null);
         await raw.expectResponse(1 + 2 * round);
+      }
+      expect(server!.connections[0].isClosed).to.equal(false);
+    });
+  });
+
+  describe('write stall', () => {
+    /** A server that answers every stream with 32 MiB, for a peer that may not read it. */
+    async function bigResponses(lifecycle: ConnectionOptions['lifecycle']): Promise<RawPeer> {
+      server = await serveBare({ lifecycle }, (stream) => {
+        stream.setListener(sink());
+        stream.sendHeaders([':status', '200']);
+        const chunk = Buffer.alloc(1 << 20);
+        for (let index = 0; index < 32; index++) stream.write(chunk);
+      });
+      const raw = await connect();
+      raw.send([frames.settings([{ id: 0x4, value: 2 ** 31 - 1 }]), frames.windowUpdate(0, 2 ** 31 - 1 - 65535)]);
+      raw.openStream(1);
+      return raw;
+    }
+
+    it('closes a connection whose peer takes nothing while the socket is full for writeStallTimeoutMs', async () => {
+      const raw = await bigResponses({ writeStallTimeoutMs: 200 });
+      raw.socket.pause();
+      const started = Date.now();
+      // The paused peer cannot see the close; the server's side is what the spec measures.
+      await eventually(() => server!.connections[0]?.isClosed === true, 5000);
+      expect(Date.now() - started).to.be.within(150, 4000);
+    });
+
+    it('keeps a peer that reads in bursts every 25 ms', async () => {
+      const raw = await bigResponses({ writeStallTimeoutMs: 1000 });
+      raw.socket.pause();
+      // ~5 MB/s: the socket drains again and again (each time the writer's last batch is taken), never stalls for 1 s.
+      const started = Date.now();
+      while (Date.now() - started < 2000) {
+        await delay(25);
+        while (raw.socket.read() !== null);
       }
       expect(server!.connections[0].isClosed).to.equal(false);
     });

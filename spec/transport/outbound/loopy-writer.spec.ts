@@ -80,6 +80,7 @@ class RecordingLoopyHost implements LoopyHost {
   writerFailed(error: unknown): void {
     this.failures.push(error);
   }
+  writeBlocked(): void {}
 }
 
 class RecordingStreamHost implements StreamHost {
