@@ -661,7 +661,7 @@ function kib(bytes) {
  */
 const ATTACKS = [
   { id: 'continuation', label: 'CONTINUATION flood (empty, no END_HEADERS)', run: continuationFlood },
-  { id: 'window-update', label: 'WINDOW_UPDATE(0,+1) flood, non-reading peer', run: windowUpdateFlood, env: { STREAM_COUNT: '1000000' } },
+  { id: 'window-update', label: 'WINDOW_UPDATE(0,+1) flood, non-reading peer (write stall 2 s)', run: windowUpdateFlood, env: { STREAM_COUNT: '1000000', ABUSE_SERVER_OPTIONS: JSON.stringify({ 'h2grpc.write_stall_timeout_ms': 2000 }) } },
   { id: 'rapid-reset', label: 'Rapid Reset (HEADERS+RST vs 30 s handler)', run: resetAttack((id) => frames.rstStream(id, E.CANCEL), 'HEADERS+DATA+RST_STREAM CANCEL'), env: { SLOW_UNARY_MS: '30000' } },
   { id: 'made-you-reset-wu0', label: 'MadeYouReset: WINDOW_UPDATE 0 on streams', run: resetAttack((id) => frames.windowUpdate(id, 0), 'HEADERS+DATA+WINDOW_UPDATE 0'), env: { SLOW_UNARY_MS: '30000' } },
   { id: 'made-you-reset-data', label: 'MadeYouReset: DATA after END_STREAM', run: resetAttack((id) => frames.data(id, echoMessage('too late')), 'HEADERS+DATA+DATA after END_STREAM'), env: { SLOW_UNARY_MS: '30000' } },

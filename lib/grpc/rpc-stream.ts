@@ -18,6 +18,10 @@ export interface RpcStream {
   write(data: Buffer, endStream?: boolean): boolean;
   end(trailers?: HeaderList | null, prepared?: PreparedHeaders | null): void;
   fitsHeaderList(headers: HeaderList | null, prepared?: PreparedHeaders | null): boolean;
+  /** Whether the stream has closed (both ends done, or reset). */
+  readonly isClosed: boolean;
+  /** Aborts the stream with RST_STREAM(code). */
+  reset(code?: number): void;
   retain(): void;
   release(): void;
   detach(): void;

@@ -278,6 +278,25 @@ describe('integration: call hardening', () => {
       expect(headerValue(response.trailers!, 'grpc-message')).to.match(/^Response backlog exceeded/);
     });
 
+    it('...and a peer that still never opens its window gets RST_STREAM(ENHANCE_YOUR_CALM) 5 s later; the stream and its backlog are gone', async function () {
+      this.timeout(15_000);
+      ({ server, port } = await startEchoServer(
+        {
+          BidirectionalStreamingEcho(duplex: ServerDuplexStream) {
+            duplex.on('data', () => duplex.write({ message: 'z'.repeat(16 * 1024) }));
+          },
+        },
+        { 'h2grpc.max_response_backlog_bytes': CAP },
+      ));
+      const raw = await connect(port);
+      raw.send(raw.requestFrames(1, grpcRequestHeaders(BIDI), Buffer.concat(Array.from({ length: 100 }, () => echoRequest('more'))), false));
+      await eventually(() => server!.stats.queuedBytes > 0);
+      const started = Date.now();
+      await raw.expectRstStream(1, ErrorCode.ENHANCE_YOUR_CALM, 10_000);
+      expect(Date.now() - started).to.be.within(4000, 9000);
+      await eventually(() => server!.stats.streams === 0 && server!.stats.queuedBytes === 0);
+    });
+
     it('a handler that waits for drain sends messages larger than the cap (one at a time), all of them', async () => {
       const size = 3 * CAP;
       ({ server, port } = await startEchoServer(

@@ -15,6 +15,9 @@ import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
 import { isStatusCode, Status, type StatusObject } from '../status';
 
+/** How long the status of a call that exceeded its response backlog may wait for the client's window. */
+const BACKLOG_STATUS_GRACE_MS = 5000;
+
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
@@ -265,15 +268,14 @@ export class ServerCall implements StreamListener {
   sendMetadata(metadata: Metadata | null): void {
     if (this.headersSent || !this.canSend) return;
     const converted = toMetadata(metadata);
-    if (this.responseEncoding === 'identity' && (converted === null || converted.size === 0)) {
-      // The common case: constant headers, pre-encoded once.
-      this.headersSent = true;
-      this.stream.sendHeaders(null, false, RESPONSE_HEADERS);
-      return;
+    let extra: HeaderList | null = null;
+    if (this.responseEncoding !== 'identity' || (converted !== null && converted.size > 0)) {
+      extra = [];
+      if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
+      converted?.appendToHeaders(extra);
     }
-    const extra: HeaderList = [];
-    if (this.responseEncoding !== 'identity') extra.push(GRPC_ENCODING, this.responseEncoding);
-    converted?.appendToHeaders(extra);
+    // The common case (no metadata) sends the constant headers alone; even those may exceed a
+    // client's SETTINGS_MAX_HEADER_LIST_SIZE (any value is legal).
     if (!this.stream.fitsHeaderList(extra, RESPONSE_HEADERS)) {
       // Sent anyway it would break the client's connection (its SETTINGS_MAX_HEADER_LIST_SIZE).
       this.fail(Status.INTERNAL, 'Response metadata is larger than the client accepts');
@@ -364,6 +366,13 @@ export class ServerCall implements StreamListener {
       details: `Response backlog exceeded (${backlog} bytes waiting vs. a limit of ${this.limits.maxResponseBacklog}); the handler ignored backpressure`,
     });
     this.notifyCancel();
+    // The status waits behind the backlog; a client that never opens its window would hold the
+    // stream (and the backlog) forever. After a grace period the stream is reset instead:
+    // RST_STREAM(ENHANCE_YOUR_CALM) is RESOURCE_EXHAUSTED to a gRPC client (PROTOCOL-HTTP2.md).
+    const stream = this.stream;
+    setTimeout(() => {
+      if (!stream.isClosed) stream.reset(ErrorCode.ENHANCE_YOUR_CALM);
+    }, BACKLOG_STATUS_GRACE_MS).unref();
   }
 
   /** Ends the call with a status; trailers-only if nothing was sent yet. */
@@ -377,30 +386,39 @@ export class ServerCall implements StreamListener {
     // among them) are not kept alive while the response waits to be written.
     this.stream.detach();
     const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
+    const stream = this.stream;
     if (!this.headersSent) {
       this.headersSent = true;
-      if (plain) {
-        this.stream.sendHeaders(null, true, OK_TRAILERS_ONLY);
-        return;
-      }
-      let headers: HeaderList = [':status', '200', 'content-type', CONTENT_TYPE];
-      appendStatus(headers, code, details, metadata);
-      if (!this.stream.fitsHeaderList(headers)) headers = appendStatus([':status', '200', 'content-type', CONTENT_TYPE], Status.INTERNAL, TRAILERS_TOO_LARGE, null);
-      this.stream.sendHeaders(headers, true);
+      let headers: HeaderList | null = null;
+      if (!plain) headers = appendStatus([':status', '200', 'content-type', CONTENT_TYPE], code, details, metadata);
+      const prepared = plain ? OK_TRAILERS_ONLY : null;
+      if (stream.fitsHeaderList(headers, prepared)) stream.sendHeaders(headers, true, prepared);
+      else this.sendOrReset(appendStatus([':status', '200', 'content-type', CONTENT_TYPE], Status.INTERNAL, TRAILERS_TOO_LARGE, null), true);
       return;
     }
-    if (plain) {
-      this.stream.end(null, OK_TRAILERS);
-      return;
-    }
-    const trailers = appendStatus([], code, details, metadata);
-    this.stream.end(this.stream.fitsHeaderList(trailers) ? trailers : appendStatus([], Status.INTERNAL, TRAILERS_TOO_LARGE, null));
+    const trailers = plain ? null : appendStatus([], code, details, metadata);
+    const prepared = plain ? OK_TRAILERS : null;
+    if (stream.fitsHeaderList(trailers, prepared)) stream.end(trailers, prepared);
+    else this.sendOrReset(appendStatus([], Status.INTERNAL, TRAILERS_TOO_LARGE, null), false);
+  }
+
+  /**
+   * The INTERNAL status that replaces one the client would not accept; when even that is over
+   * its SETTINGS_MAX_HEADER_LIST_SIZE, the stream is reset (RST_STREAM INTERNAL_ERROR is INTERNAL
+   * to a gRPC client) rather than sending headers it must treat as an error.
+   */
+  private sendOrReset(headers: HeaderList, trailersOnly: boolean): void {
+    const stream = this.stream;
+    if (!stream.fitsHeaderList(headers)) stream.reset(ErrorCode.INTERNAL_ERROR);
+    else if (trailersOnly) stream.sendHeaders(headers, true);
+    else stream.end(headers);
   }
 
   /** Ends the call with an error status from the library (bad input, limits). */
   fail(code: Status, details: string): void {
     this.sendStatus({ code, details });
-    this.sink?.onCancel();
+    // The handler's view matches what it is told: cancelled, and the signal aborted.
+    this.notifyCancel();
   }
 
   private expire(): void {

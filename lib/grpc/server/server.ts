@@ -299,7 +299,9 @@ export class Server {
 function respondEarly(stream: Http2Stream, answer: EarlyAnswer): void {
   const headers: HeaderList = [':status', String(answer.httpStatus), 'content-type', CONTENT_TYPE, GRPC_STATUS, String(answer.code), GRPC_MESSAGE, encodeStatusMessage(answer.message), ...answer.extra];
   stream.detach();
-  stream.sendHeaders(headers, true);
+  // A client whose SETTINGS_MAX_HEADER_LIST_SIZE is smaller than the answer gets a reset instead.
+  if (stream.fitsHeaderList(headers)) stream.sendHeaders(headers, true);
+  else stream.reset(ErrorCode.INTERNAL_ERROR);
 }
 
 /** Parses grpc-js style addresses: 'host:port', '[::1]:port', 'dns:host:port'. */

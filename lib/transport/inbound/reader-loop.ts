@@ -129,6 +129,8 @@ export class ReaderLoop implements FrameSink {
     if (!remoteCanSend(stream.state) || stream.remoteEnded) {
       throw new StreamError(frame.streamId, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM');
     }
+    // A response starts with its HEADERS (RFC 9113 §8.1): DATA before them is malformed.
+    if (stream.isLocal && !stream.responseHeadersReceived) throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, 'DATA before the response HEADERS');
     if (!stream.receiveWindow.onData(length)) {
       throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
     }
@@ -172,8 +174,12 @@ export class ReaderLoop implements FrameSink {
     }
     const id = frame.streamId;
     if (frame.priority !== undefined && frame.priority.dependsOn === id) {
-      // The stream is opened (ids only increase, §5.1.1) and reset at once (§5.3.1).
-      if (registry.isIdlePeerStream(id)) registry.openedByPeer(id);
+      // The stream is opened (ids only increase, §5.1.1) and reset at once (§5.3.1) — if the peer
+      // may open streams at all (a server may not, §8.4).
+      if (registry.isIdlePeerStream(id)) {
+        if (!peer.remoteOpensStreams) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `server opened stream ${id}`);
+        registry.openedByPeer(id);
+      }
       throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
     }
     const stream = registry.get(id);
