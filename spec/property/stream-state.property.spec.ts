@@ -136,11 +136,11 @@ describe('stream state (RFC 9113 §5.1, property)', () => {
   });
 });
 
-type HandleEvent = 'sendEnd' | 'endWritten' | 'receiveEnd' | 'reset' | 'receiveReset';
+type HandleEvent = 'sendEnd' | 'endWritten' | 'receiveEnd' | 'reset' | 'receiveReset' | 'pause' | 'resume';
 
 describe('stream state through the Http2Stream handle (property)', () => {
-  it('END_STREAMs and resets in any order keep the handle on the §5.1 graph; closed is reported once and absorbing', () => {
-    const events = fc.array(fc.constantFrom<HandleEvent>('sendEnd', 'endWritten', 'receiveEnd', 'reset', 'receiveReset'), { maxLength: 14 });
+  it('END_STREAMs, resets and pauses in any order keep the handle on the §5.1 graph; closed is reported once and absorbing', () => {
+    const events = fc.array(fc.constantFrom<HandleEvent>('sendEnd', 'endWritten', 'receiveEnd', 'reset', 'receiveReset', 'pause', 'resume'), { maxLength: 14 });
     fc.assert(
       fc.property(openingArbitrary, events, (opening, sequence) => {
         let closedReports = 0;
@@ -161,7 +161,8 @@ describe('stream state through the Http2Stream handle (property)', () => {
           headers: [],
           by: opening.by,
         });
-        stream.setListener({ onData: () => {}, onTrailers: () => {}, onEnd: () => {}, onReset: () => {}, onDrain: () => {} });
+        let endSeen = false;
+        stream.setListener({ onData: () => {}, onTrailers: () => {}, onEnd: () => void (endSeen = true), onReset: () => {}, onDrain: () => {} });
         if (local) stream.sendHeaders([], opening.endStream);
         else if (opening.endStream) stream.receiveEnd(null);
         let endQueued = opening.endStream && opening.by === 'local';
@@ -190,11 +191,19 @@ describe('stream state through the Http2Stream handle (property)', () => {
             case 'receiveReset':
               stream.receiveReset(8, 'remote');
               break;
+            case 'pause':
+              stream.pause();
+              break;
+            case 'resume':
+              stream.resume();
+              break;
           }
           const after = stream.state;
           if (after !== before) expect(ALLOWED_EDGES.has(`${before}>${after}`), `${before} --${event}--> ${after}`).to.equal(true);
           if (before === 'closed') expect(after).to.equal('closed');
-          expect(closedReports, `streamClosed reports in ${after}`).to.equal(after === 'closed' ? 1 : 0);
+          // Reported closed once, when closed and nothing is left to deliver (reset, or the end delivered).
+          const reportable = after === 'closed' && (stream.isAborted || endSeen);
+          expect(closedReports, `streamClosed reports in ${after}`).to.equal(reportable ? 1 : 0);
         }
       }),
       { numRuns: 1000 },

@@ -155,6 +155,16 @@ describe('Http2Stream', () => {
       expect(stream.fitsHeaderList(headers)).to.equal(true);
     });
 
+    it('a list exactly at the limit is sent; one octet over throws', () => {
+      const host = new FakeHost();
+      const headers = ['x-a', 'bbbb'];
+      host.maxSendHeaderListSize = headerListSize(headers);
+      expect(() => peerStream(host).sendHeaders(headers)).not.to.throw();
+      host.maxSendHeaderListSize -= 1;
+      expect(() => peerStream(host).sendHeaders(headers)).to.throw(HeaderListTooLargeError);
+      expect(() => peerStream(host).end(headers)).to.throw(HeaderListTooLargeError);
+    });
+
     it('sendHeaders and end throw HeaderListTooLargeError before queueing anything, leaving the stream usable', () => {
       const host = new FakeHost();
       const stream = peerStream(host);
