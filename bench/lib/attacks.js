@@ -510,7 +510,7 @@ async function bidiNoWindow(ctx) {
   return {
     cutOff,
     notCutOff: cutOff ? undefined : performance.now() - lastSentAt > 500
-      ? `call still open, but the server stopped granting window after ${(sent / 1048576).toFixed(1)} MiB (${((lastSentAt - started) / 1000).toFixed(1)} s)`
+      ? `the call stays open; the server stopped granting window once ${(sent / 1048576).toFixed(1)} MiB were in (last DATA at ${((lastSentAt - started) / 1000).toFixed(1)} s)`
       : 'the call kept running and the server kept granting window',
     detail: `${(sent / 1048576).toFixed(1)} MiB (${messages} requests of 16 KiB) sent; server max queued ${kib(stats.maxima.queuedBytes)}${connCut ? `; connection: ${connCut.how}` : ''}`,
   };

@@ -48,7 +48,10 @@ export function compress(encoding: Encoding, data: Buffer): Buffer {
   }
 }
 
-/** Picks the first encoding of a grpc-accept-encoding list that we support, preferring `preferred`. */
+/**
+ * The response encoding for a client's grpc-accept-encoding: `preferred` if the client lists it
+ * (entries trimmed, as the spec allows spaces after commas), else identity.
+ */
 export function negotiateEncoding(acceptEncoding: string | undefined, preferred: Encoding): Encoding {
   if (preferred === 'identity' || acceptEncoding === undefined) return 'identity';
   const accepted = acceptEncoding.split(',').map((part) => part.trim());

@@ -5,6 +5,7 @@
  * handler that still works keeps its stream's concurrency slot after the client resets it.
  */
 import { expect } from 'chai';
+import type { Http2Stream } from '../../lib/transport';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Server, type ServerDuplexStream, type ServerReadableStream, type ServerWritableStream } from '../../lib';
@@ -234,7 +235,7 @@ describe('integration: call hardening', () => {
       await roundTrip(raw);
       await turns();
       expect(call!.readableLength, 'messages held by the request Readable').to.be.at.most(1);
-      expect(call!.core.stream.bufferedBytes, 'bytes left in the transport (window withheld)').to.be.greaterThan(25 * 1000);
+      expect((call!.core.stream as Http2Stream).bufferedBytes, 'bytes left in the transport (window withheld)').to.be.greaterThan(25 * 1000);
       // Reading now delivers every message, in order, then the end.
       const received = collect<{ message: string }>(call!);
       raw.send(frames.data(1, Buffer.alloc(0), { endStream: true }));

@@ -1,5 +1,5 @@
-import { ErrorCode, type HeaderList, type Http2Stream, type Initiator, type StreamListener } from '../../transport';
-import { compress, decompress, type Encoding, MessageTooLargeError } from '../compression';
+import { ErrorCode, type HeaderList, type Initiator, type StreamListener } from '../../transport';
+import { compress, decompress, type Encoding, MessageTooLargeError, negotiateEncoding } from '../compression';
 import { Metadata, toMetadata } from '../metadata';
 import {
   CONTENT_TYPE,
@@ -11,11 +11,26 @@ import {
   RESPONSE_HEADERS,
 } from '../protocol/headers';
 import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
+import { encodeStatusMessage } from '../protocol/status-message';
+import type { PeerAddress, RpcStream } from '../rpc-stream';
+import { isStatusCode, Status, type StatusObject } from '../status';
 
 /** The longest delay setTimeout honours. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
-import { encodeStatusMessage } from '../protocol/status-message';
-import { isStatusCode, Status, type StatusObject } from '../status';
+
+/** Everything a call starts from: its stream, its method, and what the request head said. */
+export interface CallStart {
+  stream: RpcStream;
+  method: MethodCodec;
+  limits: CallLimits;
+  requestEncoding: Encoding;
+  responseEncoding: Encoding;
+  /** Absolute deadline (Date.now() based), or Infinity. */
+  deadline: number;
+  peer: PeerAddress;
+  authority: string;
+  acceptEncoding: string | undefined;
+}
 
 /** What a handler adapter hears from its call. */
 export interface CallSink {
@@ -69,20 +84,29 @@ export class ServerCall implements StreamListener {
   /** A streaming handler runs until the call ends: its stream is retained until then. */
   private releaseOnEnd = false;
 
-  constructor(
-    readonly stream: Http2Stream,
-    readonly method: MethodCodec,
-    private readonly limits: CallLimits,
-    private readonly requestEncoding: Encoding,
-    private responseEncoding: Encoding,
-    /** Absolute deadline (Date.now() based), or Infinity. */
-    readonly deadline: number,
-    private readonly peerSocket: { remoteAddress?: string; remotePort?: number },
-    readonly authority: string,
-    /** The client's grpc-accept-encoding header, if any. */
-    private readonly acceptEncoding: string | undefined = undefined,
-  ) {
-    this.decoder = new MessageDecoder(limits.maxReceiveMessageSize);
+  readonly stream: RpcStream;
+  readonly method: MethodCodec;
+  /** Absolute deadline (Date.now() based), or Infinity. */
+  readonly deadline: number;
+  readonly authority: string;
+  private readonly limits: CallLimits;
+  private readonly requestEncoding: Encoding;
+  private responseEncoding: Encoding;
+  private readonly peerSocket: PeerAddress;
+  /** The client's grpc-accept-encoding header, if any. */
+  private readonly acceptEncoding: string | undefined;
+
+  constructor(start: CallStart) {
+    this.stream = start.stream;
+    this.method = start.method;
+    this.deadline = start.deadline;
+    this.authority = start.authority;
+    this.limits = start.limits;
+    this.requestEncoding = start.requestEncoding;
+    this.responseEncoding = start.responseEncoding;
+    this.peerSocket = start.peer;
+    this.acceptEncoding = start.acceptEncoding;
+    this.decoder = new MessageDecoder(start.limits.maxReceiveMessageSize);
   }
 
   /** Attaches the handler adapter and starts receiving. */
@@ -137,10 +161,7 @@ export class ServerCall implements StreamListener {
    */
   setResponseEncoding(encoding: Encoding): boolean {
     if (this.headersSent) return false;
-    if (encoding !== 'identity') {
-      const accepted = this.acceptEncoding?.split(',').some((part) => part.trim() === encoding) ?? false;
-      if (!accepted) return false;
-    }
+    if (negotiateEncoding(this.acceptEncoding, encoding) !== encoding) return false;
     this.responseEncoding = encoding;
     return true;
   }

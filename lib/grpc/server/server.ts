@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream } from '../../transport';
-import { ACCEPT_ENCODING_VALUE, type Encoding, isSupportedEncoding } from '../compression';
-import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, isGrpcContentType } from '../protocol/headers';
+import { type Encoding, negotiateEncoding } from '../compression';
+import { CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS } from '../protocol/headers';
+import { checkHttpRequest, type EarlyAnswer, isEarlyAnswer, parseCallOptions, scanGrpcRequest } from '../protocol/request-headers';
 import { encodeStatusMessage } from '../protocol/status-message';
-import { parseTimeout } from '../protocol/timeout';
 import { Status } from '../status';
 import { startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
@@ -253,98 +253,48 @@ export class Server {
   }
 
   private handleStream(connection: Http2Connection, stream: Http2Stream): void {
-    const headers = stream.headers;
     if (stream.headersTruncated) {
-      respondEarly(stream, 200, Status.RESOURCE_EXHAUSTED, 'Request header list exceeds the size limit');
+      respondEarly(stream, { httpStatus: 200, code: Status.RESOURCE_EXHAUSTED, message: 'Request header list exceeds the size limit', extra: [] });
       return;
     }
     // The transport has validated the request (RFC 9113 §8.1-§8.3) and reset malformed ones.
     const head = stream.requestHead!;
-    if (head.method !== 'POST') {
-      respondEarly(stream, 405, Status.INTERNAL, `Method ${head.method} not allowed; gRPC requires POST`);
-      return;
-    }
-    const fields = scanGrpcFields(headers);
-    // A content-type other than application/grpc gets HTTP 415 (PROTOCOL-HTTP2.md).
-    if (!isGrpcContentType(fields.contentType)) {
-      respondEarly(stream, 415, Status.UNKNOWN, 'Unsupported content-type; expected application/grpc');
+    const fields = scanGrpcRequest(stream.headers);
+    const httpProblem = checkHttpRequest(head.method, fields);
+    if (httpProblem !== null) {
+      respondEarly(stream, httpProblem);
       return;
     }
     const method = this.router.lookup(head.path);
     if (method === undefined) {
-      respondEarly(stream, 200, Status.UNIMPLEMENTED, `The server does not implement the method ${head.path}`);
+      respondEarly(stream, { httpStatus: 200, code: Status.UNIMPLEMENTED, message: `The server does not implement the method ${head.path}`, extra: [] });
       return;
     }
     // Streaming requests may idle between messages; only single-message requests must keep coming.
     if (method.kind === 'clientStream' || method.kind === 'bidi') stream.exemptFromDataRate();
-    let deadline = Infinity;
-    const timeout = fields.timeout;
-    if (timeout !== undefined) {
-      const milliseconds = parseTimeout(timeout);
-      if (milliseconds === null) {
-        respondEarly(stream, 200, Status.INTERNAL, `Malformed grpc-timeout: ${timeout}`);
-        return;
-      }
-      deadline = Date.now() + milliseconds;
-    }
-    const requestEncoding = fields.encoding ?? 'identity';
-    if (!isSupportedEncoding(requestEncoding)) {
-      // An unsupported request encoding: UNIMPLEMENTED, listing what we accept.
-      respondEarly(stream, 200, Status.UNIMPLEMENTED, `Unsupported grpc-encoding ${requestEncoding}`, [GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE]);
+    const options = parseCallOptions(fields, Date.now());
+    if (isEarlyAnswer(options)) {
+      respondEarly(stream, options);
       return;
     }
-    const acceptEncoding = fields.acceptEncoding;
-    let responseEncoding: Encoding = 'identity';
-    if (this.responseEncoding !== 'identity' && acceptEncoding !== undefined && acceptEncoding.split(',').some((part) => part.trim() === this.responseEncoding)) {
-      responseEncoding = this.responseEncoding;
-    }
-    const core = new ServerCall(
+    const core = new ServerCall({
       stream,
       method,
-      this.limits,
-      requestEncoding,
-      responseEncoding,
-      deadline,
-      connection.socket,
-      head.authority,
-      acceptEncoding,
-    );
+      limits: this.limits,
+      requestEncoding: options.requestEncoding,
+      responseEncoding: negotiateEncoding(options.acceptEncoding, this.responseEncoding),
+      deadline: options.deadline,
+      peer: connection.socket,
+      authority: head.authority,
+      acceptEncoding: options.acceptEncoding,
+    });
     startCall(core, method);
   }
 }
 
-/** The request fields the server acts on, found in one pass over the header list. */
-interface GrpcRequestFields {
-  contentType: string | undefined;
-  timeout: string | undefined;
-  encoding: string | undefined;
-  acceptEncoding: string | undefined;
-}
-
-function scanGrpcFields(headers: HeaderList): GrpcRequestFields {
-  const fields: GrpcRequestFields = { contentType: undefined, timeout: undefined, encoding: undefined, acceptEncoding: undefined };
-  for (let index = 0; index < headers.length; index += 2) {
-    switch (headers[index]) {
-      case 'content-type':
-        fields.contentType ??= headers[index + 1];
-        break;
-      case GRPC_TIMEOUT:
-        fields.timeout ??= headers[index + 1];
-        break;
-      case GRPC_ENCODING:
-        fields.encoding ??= headers[index + 1];
-        break;
-      case GRPC_ACCEPT_ENCODING:
-        fields.acceptEncoding ??= headers[index + 1];
-        break;
-    }
-  }
-  return fields;
-}
-
 /** A trailers-only (or non-200) response for a call that never reaches a handler. */
-function respondEarly(stream: Http2Stream, httpStatus: number, code: Status, message: string, extra: HeaderList = []): void {
-  const headers: HeaderList = [':status', String(httpStatus), 'content-type', CONTENT_TYPE, GRPC_STATUS, String(code), GRPC_MESSAGE, encodeStatusMessage(message), ...extra];
+function respondEarly(stream: Http2Stream, answer: EarlyAnswer): void {
+  const headers: HeaderList = [':status', String(answer.httpStatus), 'content-type', CONTENT_TYPE, GRPC_STATUS, String(answer.code), GRPC_MESSAGE, encodeStatusMessage(answer.message), ...answer.extra];
   stream.detach();
   stream.sendHeaders(headers, true);
 }

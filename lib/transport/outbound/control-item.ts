@@ -9,8 +9,8 @@ import type { SettingEntry } from '../settings';
 export interface OutboundEvents {
   /** The stream was reset before the writer got to it: its HEADERS are not sent. */
   readonly isAborted: boolean;
-  /** `bytes` of the stream's queued DATA reached the frame writer. */
-  onBytesWritten(bytes: number): void;
+  /** `bytes` of the stream's queued DATA reached the frame writer, completing `writes` of its data items. */
+  onBytesWritten(bytes: number, writes: number): void;
   /** The stream's END_STREAM reached the frame writer. */
   onEndWritten(): void;
 }

@@ -4,13 +4,14 @@ import type { Encoding } from '../../../lib/grpc/compression';
 import { Metadata } from '../../../lib/grpc/metadata';
 import { OK_TRAILERS, OK_TRAILERS_ONLY, RESPONSE_HEADERS } from '../../../lib/grpc/protocol/headers';
 import { encodeMessage } from '../../../lib/grpc/protocol/message-framing';
-import { type CallSink, ServerCall } from '../../../lib/grpc/server/server-call';
+import type { RpcStream } from '../../../lib/grpc/rpc-stream';
+import { type CallSink, type CallStart, ServerCall } from '../../../lib/grpc/server/server-call';
 import { Status } from '../../../lib/grpc/status';
-import { ErrorCode, type HeaderList, type Http2Stream, type PreparedHeaders, type StreamListener } from '../../../lib/transport';
+import { ErrorCode, type HeaderList, type PreparedHeaders, type StreamListener } from '../../../lib/transport';
 import { headerListSize } from '../../../lib/transport/hpack/header-block';
 
-/** Just what ServerCall uses of an Http2Stream, recording every call. */
-class FakeStream {
+/** The RpcStream seam over nothing: records every call. */
+class FakeStream implements RpcStream {
   readonly headers: HeaderList = [':method', 'POST', ':path', '/pkg.Svc/Method', 'x-user', 'alice'];
   readonly calls: unknown[][] = [];
   listener: StreamListener | null = null;
@@ -85,19 +86,23 @@ interface Options {
   maxSendMessageSize?: number;
 }
 
+function callStart(stream: FakeStream, options: Options): CallStart {
+  return {
+    stream,
+    method: { path: '/pkg.Svc/Method', requestDeserialize: (data) => data.toString('latin1'), responseSerialize: (value) => Buffer.from(String(value), 'latin1') },
+    limits: { maxReceiveMessageSize: options.maxReceiveMessageSize ?? 100, maxSendMessageSize: options.maxSendMessageSize ?? 100, maxResponseBacklog: 1000 },
+    requestEncoding: options.requestEncoding ?? 'identity',
+    responseEncoding: options.responseEncoding ?? 'identity',
+    deadline: options.deadline ?? Infinity,
+    peer: { remoteAddress: '10.0.0.1', remotePort: 5000 },
+    authority: 'localhost',
+    acceptEncoding: options.acceptEncoding,
+  };
+}
+
 function makeCall(options: Options = {}): { call: ServerCall; stream: FakeStream; sink: RecordingSink } {
   const stream = new FakeStream();
-  const call = new ServerCall(
-    stream as unknown as Http2Stream,
-    { path: '/pkg.Svc/Method', requestDeserialize: (data) => data.toString('latin1'), responseSerialize: (value) => Buffer.from(String(value), 'latin1') },
-    { maxReceiveMessageSize: options.maxReceiveMessageSize ?? 100, maxSendMessageSize: options.maxSendMessageSize ?? 100, maxResponseBacklog: 1000 },
-    options.requestEncoding ?? 'identity',
-    options.responseEncoding ?? 'identity',
-    options.deadline ?? Infinity,
-    { remoteAddress: '10.0.0.1', remotePort: 5000 },
-    'localhost',
-    options.acceptEncoding,
-  );
+  const call = new ServerCall(callStart(stream, options));
   const sink = new RecordingSink();
   call.start(sink);
   return { call, stream, sink };
@@ -291,16 +296,7 @@ describe('ServerCall', () => {
       const stream = new FakeStream();
       const sink = new RecordingSink();
       const cancelled = new Promise<void>((resolve) => (sink.onCancel = () => (sink.cancelled++, resolve())));
-      const call = new ServerCall(
-        stream as unknown as Http2Stream,
-        { path: '/p', requestDeserialize: (data) => data, responseSerialize: (value) => value as Buffer },
-        { maxReceiveMessageSize: 100, maxSendMessageSize: 100, maxResponseBacklog: 100 },
-        'identity',
-        'identity',
-        Date.now() + 20,
-        {},
-        'localhost',
-      );
+      const call = new ServerCall(callStart(stream, { deadline: Date.now() + 20 }));
       call.start(sink);
       expect(sink.cancelled).to.equal(0);
       await cancelled;

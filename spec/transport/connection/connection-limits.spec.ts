@@ -166,6 +166,35 @@ describe('Http2Connection per-connection limits', () => {
     });
   });
 
+  describe('write quota', () => {
+    it('counts a fixed overhead per queued write, so tiny messages cannot queue items without bound; drained writes are given back', async () => {
+      const counts: number[] = [];
+      server = await serve({}, (stream) => {
+        stream.setListener({
+          ...sink(),
+          onDrain: () => {
+            if (counts.length === 2) return;
+            // Everything written: the quota is whole again.
+            let again = 0;
+            while (stream.write(Buffer.alloc(13))) again++;
+            counts.push(again);
+            stream.end();
+          },
+        });
+        stream.sendHeaders([':status', '200']);
+        let writes = 1;
+        while (stream.write(Buffer.alloc(13))) writes++;
+        counts.push(writes);
+      });
+      const raw = await connect();
+      raw.openStream(1);
+      await raw.expectResponse(1);
+      // 64 KiB quota / (13 bytes + 64 overhead) = 851 writes; bytes alone would allow 5041.
+      expect(counts[0]).to.equal(Math.ceil(65536 / 77));
+      expect(counts[1] + 1).to.be.at.least(counts[0] - 100);
+    });
+  });
+
   describe('control queue caps', () => {
     it('more DATA queued for the writer than maxQueuedControlBytes ends the connection with ENHANCE_YOUR_CALM', async () => {
       server = await serve({ limits: { maxQueuedControlBytes: 4 << 20 } }, (stream) => {

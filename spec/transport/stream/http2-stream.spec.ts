@@ -71,31 +71,38 @@ const text = (value: string): Buffer => Buffer.from(value, 'latin1');
 
 describe('Http2Stream', () => {
   describe('sending', () => {
-    it('write() queues DATA items and returns false once the write quota is used up', () => {
+    it('write() queues DATA items and returns false once bytes plus 64 per queued write reach the quota', () => {
       const host = new FakeHost();
-      const stream = peerStream(host, { writeQuota: 10 });
-      expect(stream.write(Buffer.alloc(6))).to.equal(true);
-      expect(stream.write(Buffer.alloc(3))).to.equal(true);
-      expect(stream.write(Buffer.alloc(1))).to.equal(false);
+      const stream = peerStream(host, { writeQuota: 200 });
+      expect(stream.write(Buffer.alloc(6)), '70 of 200').to.equal(true);
+      expect(stream.write(Buffer.alloc(3)), '137 of 200').to.equal(true);
+      expect(stream.write(Buffer.alloc(1)), '202 of 200').to.equal(false);
       expect(stream.queuedBytes).to.equal(10);
       expect(host.queued).to.equal(10);
       expect(host.items.map((item) => item.kind)).to.deep.equal(['data', 'data', 'data']);
     });
 
-    it('onDrain fires once when written bytes bring the queue below the quota, and only after a false write()', () => {
+    it('tiny writes use up the quota by their count, not their bytes', () => {
+      const stream = peerStream(new FakeHost(), { writeQuota: 200 });
+      const results = [1, 2, 3, 4].map(() => stream.write(Buffer.alloc(1)));
+      expect(results).to.deep.equal([true, true, true, false]);
+      expect(stream.queuedBytes).to.equal(4);
+    });
+
+    it('onDrain fires once when written bytes and writes bring the cost below the quota, and only after a false write()', () => {
       const host = new FakeHost();
-      const stream = peerStream(host, { writeQuota: 10 });
+      const stream = peerStream(host, { writeQuota: 100 });
       const recorder = new Recorder();
       stream.setListener(recorder);
       stream.write(Buffer.alloc(4));
-      stream.onBytesWritten(4);
+      stream.onBytesWritten(4, 1);
       expect(recorder.events).to.deep.equal([]);
-      stream.write(Buffer.alloc(12));
-      stream.onBytesWritten(2);
-      expect(recorder.events, 'still at the quota').to.deep.equal([]);
-      stream.onBytesWritten(1);
+      expect(stream.write(Buffer.alloc(40))).to.equal(false);
+      stream.onBytesWritten(2, 0);
+      expect(recorder.events, '38 + 64: still at the quota').to.deep.equal([]);
+      stream.onBytesWritten(3, 0);
       expect(recorder.events).to.deep.equal(['drain']);
-      stream.onBytesWritten(9);
+      stream.onBytesWritten(35, 1);
       expect(recorder.events).to.deep.equal(['drain']);
       expect(stream.queuedBytes).to.equal(0);
       expect(host.queued).to.equal(0);
@@ -337,7 +344,7 @@ describe('Http2Stream', () => {
       stream.receiveReset(ErrorCode.CANCEL, 'remote');
       expect(stream.queuedBytes).to.equal(0);
       expect(host.queued).to.equal(0);
-      stream.onBytesWritten(10);
+      stream.onBytesWritten(10, 1);
       expect(host.queued).to.equal(0);
       expect(recorder.events).to.deep.equal([`reset:${ErrorCode.CANCEL}:remote`]);
     });

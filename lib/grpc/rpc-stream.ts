@@ -1,0 +1,30 @@
+import type { HeaderList, PreparedHeaders, StreamListener } from '../transport';
+
+/**
+ * What a gRPC call needs from its HTTP/2 stream: the seam between the call and the transport.
+ * `Http2Stream` implements it; a fake implements it in specs, and a client call uses the same.
+ */
+export interface RpcStream {
+  /** The header list that opened the stream (the request, on a server). */
+  readonly headers: HeaderList;
+  /** Bytes handed to write() and not yet on the wire. */
+  readonly queuedBytes: number;
+  /** RST_STREAM code to send after our END_STREAM if the peer is still sending (null: none). */
+  resetAfterEnd: number | null;
+  setListener(listener: StreamListener): void;
+  pause(): void;
+  resume(): void;
+  sendHeaders(headers: HeaderList | null, endStream?: boolean, prepared?: PreparedHeaders | null): void;
+  write(data: Buffer, endStream?: boolean): boolean;
+  end(trailers?: HeaderList | null, prepared?: PreparedHeaders | null): void;
+  fitsHeaderList(headers: HeaderList | null, prepared?: PreparedHeaders | null): boolean;
+  retain(): void;
+  release(): void;
+  detach(): void;
+}
+
+/** Where the peer is, read only when a handler asks (call.getPeer()). */
+export interface PeerAddress {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
