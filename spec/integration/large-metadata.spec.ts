@@ -76,4 +76,32 @@ describe('integration: response metadata over the header list limit', () => {
       client.close();
     }
   });
+
+  it('a client allowing only 100 bytes of headers (legal) gets RST_STREAM(INTERNAL_ERROR) per call, and the connection lives on', async () => {
+    const { RawPeer, grpcRequestHeaders } = await import('../support/raw-peer');
+    const { frames, PREFACE } = await import('../support/frames');
+    const { FrameType } = await import('../../lib/transport/frame/frame-type');
+    const { ErrorCode } = await import('../../lib/transport/errors');
+    const { server: tight, port: tightPort } = await startEchoServer({
+      UnaryEcho(call: ServerUnaryCall<{ message: string }>, callback: (error: unknown, value?: unknown) => void) {
+        // Answered later, outside the transport's frame handling (this used to throw, uncaught).
+        setImmediate(() => callback(null, { message: call.request.message }));
+      },
+    });
+    const peer = await RawPeer.connect(tightPort);
+    try {
+      peer.send([PREFACE, frames.settings([{ id: 0x6, value: 100 }])]);
+      await peer.expectFrame(FrameType.SETTINGS, (frame) => frame.ack);
+      peer.request(1);
+      await peer.expectRstStream(1, ErrorCode.INTERNAL_ERROR);
+      // An answer from the server itself (UNIMPLEMENTED) does not fit either.
+      peer.request(3, grpcRequestHeaders('/no.Such/Method'));
+      await peer.expectRstStream(3, ErrorCode.INTERNAL_ERROR);
+      peer.send(frames.ping(Buffer.from('stillok!')));
+      await peer.expectFrame(FrameType.PING, (frame) => frame.ack);
+    } finally {
+      peer.destroy();
+      tight.forceShutdown();
+    }
+  });
 });

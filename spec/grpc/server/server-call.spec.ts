@@ -52,6 +52,11 @@ class FakeStream implements RpcStream {
   release(): void {
     this.calls.push(['release']);
   }
+  isClosed = false;
+  reset(code?: number): void {
+    this.isClosed = true;
+    this.calls.push(['reset', code]);
+  }
   /** The calls of one kind, without their name. */
   of(kind: string): unknown[][] {
     return this.calls.filter((call) => call[0] === kind).map((call) => call.slice(1));
@@ -188,6 +193,15 @@ describe('ServerCall', () => {
       expect(inflatedTooLarge.sink.messages).to.deep.equal([]);
     });
 
+    it("a library failure (limits, bad flags) leaves the call cancelled: call.cancelled, the signal aborted, the handler told once", () => {
+      const { call, sink } = makeCall({ maxReceiveMessageSize: 10 });
+      const signal = call.signal;
+      call.onData(framed('x'.repeat(11)).subarray(0, 5));
+      expect(call.cancelled).to.equal(true);
+      expect(signal.aborted).to.equal(true);
+      expect(sink.cancelled).to.equal(1);
+    });
+
     it('pause() inside onMessage holds the rest of the chunk; the stream resumes only once the held messages are through', () => {
       const { call, stream, sink } = makeCall();
       sink.onMessage = (message) => {
@@ -281,6 +295,30 @@ describe('ServerCall', () => {
       expect(afterHeaders.stream.of('end')).to.deep.equal([
         [['grpc-status', String(Status.INTERNAL), 'grpc-message', 'Response trailers are larger than the client accepts'], null],
       ]);
+    });
+
+    it('a client limit smaller than even the constant headers or the INTERNAL status resets the stream, never throws', () => {
+      // SETTINGS_MAX_HEADER_LIST_SIZE may legally be 100: the prepared response headers (175) and
+      // OK trailers-only (146) do not fit, nor does the INTERNAL status that would replace them.
+      const headersFirst = makeCall();
+      headersFirst.stream.maxHeaderListSize = 100;
+      expect(() => headersFirst.call.sendMessage('reply')).to.not.throw();
+      expect(headersFirst.stream.of('sendHeaders')).to.deep.equal([]);
+      expect(headersFirst.stream.of('reset')).to.deep.equal([[ErrorCode.INTERNAL_ERROR]]);
+      expect(headersFirst.call.cancelled).to.equal(true);
+      const okOnly = makeCall();
+      okOnly.stream.maxHeaderListSize = 100;
+      expect(() => okOnly.call.sendStatus({ code: Status.OK })).to.not.throw();
+      expect(okOnly.stream.of('reset')).to.deep.equal([[ErrorCode.INTERNAL_ERROR]]);
+      // Room for the OK trailers (44) after headers went out, but not for INTERNAL with its message.
+      const trailers = makeCall();
+      trailers.call.sendMetadata(null);
+      trailers.stream.maxHeaderListSize = 60;
+      const metadata = new Metadata();
+      metadata.set('x-a', 'v'.repeat(50));
+      expect(() => trailers.call.sendStatus({ code: Status.OK, metadata })).to.not.throw();
+      expect(trailers.stream.of('end')).to.deep.equal([]);
+      expect(trailers.stream.of('reset')).to.deep.equal([[ErrorCode.INTERNAL_ERROR]]);
     });
 
     it('a response over maxSendMessageSize is RESOURCE_EXHAUSTED and nothing is written', () => {

@@ -198,4 +198,21 @@ describe('ReaderLoop: HEADERS on a client connection', () => {
     host.receive(frames.headers(1, block([':status', '200'])));
     expect(host.errors).to.deep.equal([`connection ${PROTOCOL_ERROR}`]);
   });
+
+  it('DATA before the response HEADERS is a stream PROTOCOL_ERROR (RFC 9113 §8.1), with or without END_STREAM', () => {
+    const host = new FakeReaderHost(CLIENT_PEER);
+    const early = host.openLocal();
+    host.receive(frames.data(early.id, 'early'));
+    const ended = host.openLocal();
+    host.receive(frames.data(ended.id, '', { endStream: true }));
+    expect(host.errors).to.deep.equal([`stream ${early.id} ${PROTOCOL_ERROR}`, `stream ${ended.id} ${PROTOCOL_ERROR}`]);
+    expect(host.responses).to.deep.equal([]);
+  });
+
+  it('a server-opened (even) stream id that depends on itself is still a connection PROTOCOL_ERROR, and opens nothing', () => {
+    const host = new FakeReaderHost(CLIENT_PEER);
+    host.receive(frames.headers(2, block([':status', '200']), { priority: { exclusive: false, dependsOn: 2, weight: 16 } }));
+    expect(host.errors).to.deep.equal([`connection ${PROTOCOL_ERROR}`]);
+    expect(host.registry.lastPeerStreamId).to.equal(0);
+  });
 });
