@@ -5,7 +5,9 @@ import { loadPackageDefinition } from '../lib';
 import type { ServiceDefinition, UntypedServiceImplementation } from '../lib';
 
 /** protos/echo.proto, found from examples/ (ts-node) or from its compiled copy in build/examples/ (npm start). */
-export const ECHO_PROTO = [path.join(__dirname, '..', 'protos', 'echo.proto'), path.join(__dirname, '..', '..', 'protos', 'echo.proto')].find((file) => existsSync(file))!;
+export const ECHO_PROTO = [path.join(__dirname, '..', 'protos', 'echo.proto'), path.join(__dirname, '..', '..', 'protos', 'echo.proto')].find((file) =>
+  existsSync(file),
+)!;
 
 /** The Echo service definition, loaded with @grpc/proto-loader. */
 export function loadEchoService(): ServiceDefinition {

@@ -178,7 +178,6 @@ function sleep(call: AnyCall, microseconds: number): Promise<boolean> {
   });
 }
 
-
 /**
  * Sends one response message with backpressure. When the call compresses its responses but this
  * message must not be (ResponseParameters.compressed false), it goes through ServerCall.sendMessage
@@ -277,7 +276,10 @@ export const interopImplementation: UntypedServiceImplementation = {
   StreamingOutputCall(call: AnyCall) {
     const request = call.request as StreamingOutputCallRequest;
     const trailer = echoTrailer(call);
-    chooseResponseCompression(call, (request.response_parameters ?? []).some((parameters) => parameters.compressed?.value === true));
+    chooseResponseCompression(
+      call,
+      (request.response_parameters ?? []).some((parameters) => parameters.compressed?.value === true),
+    );
     const initial = echoInitial(call);
     if (initial !== null) call.sendMetadata(initial);
     answer(call, request, trailer).then(
@@ -296,11 +298,13 @@ export const interopImplementation: UntypedServiceImplementation = {
     let queue = Promise.resolve(true);
     let stopped = false;
     const enqueue = (step: () => Promise<boolean>) => {
-      queue = queue.then((going) => (going && !stopped ? step() : false)).catch((error) => {
-        stopped = true;
-        failStream(call, error, trailer);
-        return false;
-      });
+      queue = queue
+        .then((going) => (going && !stopped ? step() : false))
+        .catch((error) => {
+          stopped = true;
+          failStream(call, error, trailer);
+          return false;
+        });
     };
     call.on('data', (request: StreamingOutputCallRequest) => {
       if (stopped) return;

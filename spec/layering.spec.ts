@@ -39,8 +39,16 @@ describe('layering (shared/design/transport.md)', () => {
 
   it('the read path and the write path do not import each other at run time (types only, to meet in connection/)', () => {
     const offenders = [
-      ...sources(join(lib, 'transport', 'inbound')).flatMap((file) => imports(file).filter((entry) => entry.from.includes('/outbound/') && !entry.typeOnly).map(({ from }) => `${relative(lib, file)} imports ${from}`)),
-      ...sources(join(lib, 'transport', 'outbound')).flatMap((file) => imports(file).filter((entry) => entry.from.includes('/inbound/') && !entry.typeOnly).map(({ from }) => `${relative(lib, file)} imports ${from}`)),
+      ...sources(join(lib, 'transport', 'inbound')).flatMap((file) =>
+        imports(file)
+          .filter((entry) => entry.from.includes('/outbound/') && !entry.typeOnly)
+          .map(({ from }) => `${relative(lib, file)} imports ${from}`),
+      ),
+      ...sources(join(lib, 'transport', 'outbound')).flatMap((file) =>
+        imports(file)
+          .filter((entry) => entry.from.includes('/inbound/') && !entry.typeOnly)
+          .map(({ from }) => `${relative(lib, file)} imports ${from}`),
+      ),
     ];
     expect(offenders).to.deep.equal([]);
   });

@@ -105,7 +105,6 @@ describe('package typings in consumer projects (tsc over dist/)', function () {
       expect(outcome.output).to.equal('');
       expect(outcome.code).to.equal(0);
     });
-
   }
 
   it('the check can fail: a commonjs-node project with deliberate type errors fails on them, not on resolution', () => {

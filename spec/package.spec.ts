@@ -30,7 +30,7 @@ describe('package entry points (dist/)', () => {
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     let found = '';
     try {
-      found = execFileSync('grep', ['-rlE', "from ['\"](node:)?http2['\"]|require\\(['\"](node:)?http2['\"]\\)", join(root, 'lib')], { encoding: 'utf8' });
+      found = execFileSync('grep', ['-rlE', 'from [\'"](node:)?http2[\'"]|require\\([\'"](node:)?http2[\'"]\\)', join(root, 'lib')], { encoding: 'utf8' });
     } catch (error) {
       // grep exits 1 when nothing matches: what we want.
       expect((error as { status: number }).status).to.equal(1);
@@ -39,11 +39,31 @@ describe('package entry points (dist/)', () => {
   });
 
   it('the transport .d.ts shows only what users may call: no writer/reader plumbing on connections and streams', () => {
-    const declarations = ['transport/connection/connection.d.ts', 'transport/stream/http2-stream.d.ts'].map((file) => readFileSync(join(root, 'dist', file), 'utf8')).join('\n');
-    const internals = ['put(', 'registry', 'decoder', 'openPeerStream', 'receiveData', 'receiveReset', 'onBytesWritten', 'onEndWritten', 'spendReset', 'streamClosed', 'writerFailed', 'connectionReceiveWindow', '  listener:', 'holdAfterClose', 'StreamHost', 'implements'];
+    const declarations = ['transport/connection/connection.d.ts', 'transport/stream/http2-stream.d.ts']
+      .map((file) => readFileSync(join(root, 'dist', file), 'utf8'))
+      .join('\n');
+    const internals = [
+      'put(',
+      'registry',
+      'decoder',
+      'openPeerStream',
+      'receiveData',
+      'receiveReset',
+      'onBytesWritten',
+      'onEndWritten',
+      'spendReset',
+      'streamClosed',
+      'writerFailed',
+      'connectionReceiveWindow',
+      '  listener:',
+      'holdAfterClose',
+      'StreamHost',
+      'implements',
+    ];
     expect(internals.filter((name) => declarations.includes(name))).to.deep.equal([]);
     // ...while the API is there.
-    for (const name of ['request(', 'goAway(', 'close(', 'ping(', 'sendHeaders(', 'write(', 'end(', 'reset(', 'retain(', 'release(', 'setListener(']) expect(declarations).to.include(name);
+    for (const name of ['request(', 'goAway(', 'close(', 'ping(', 'sendHeaders(', 'write(', 'end(', 'reset(', 'retain(', 'release(', 'setListener('])
+      expect(declarations).to.include(name);
   });
 
   it('createServerConnection/createClientConnection and prepareHeaders are exported', () => {

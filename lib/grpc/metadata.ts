@@ -109,7 +109,10 @@ export class Metadata {
   clone(): Metadata {
     const copy = new Metadata(this.options);
     for (const [key, values] of this.internalRepr) {
-      copy.internalRepr.set(key, values.map((value) => (Buffer.isBuffer(value) ? Buffer.from(value) : value)));
+      copy.internalRepr.set(
+        key,
+        values.map((value) => (Buffer.isBuffer(value) ? Buffer.from(value) : value)),
+      );
     }
     return copy;
   }

@@ -149,7 +149,23 @@ describe('Metadata', () => {
 
   describe('isReservedHeader', () => {
     it('reserves pseudo-headers, the gRPC protocol headers and connection-specific fields', () => {
-      for (const key of [':path', ':status', 'content-type', 'te', 'grpc-status', 'grpc-message', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-status-details-bin', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']) {
+      for (const key of [
+        ':path',
+        ':status',
+        'content-type',
+        'te',
+        'grpc-status',
+        'grpc-message',
+        'grpc-timeout',
+        'grpc-encoding',
+        'grpc-accept-encoding',
+        'grpc-status-details-bin',
+        'connection',
+        'keep-alive',
+        'transfer-encoding',
+        'upgrade',
+        'proxy-connection',
+      ]) {
         expect(isReservedHeader(key), key).to.equal(true);
       }
     });
@@ -218,17 +234,28 @@ describe('Metadata', () => {
   describe('fromHeaders', () => {
     it('keeps custom metadata and skips pseudo-headers and reserved fields', () => {
       const metadata = Metadata.fromHeaders([
-        ':method', 'POST',
-        ':scheme', 'http',
-        ':path', '/pkg.Service/Method',
-        ':authority', 'localhost',
-        'content-type', 'application/grpc',
-        'te', 'trailers',
-        'grpc-timeout', '1S',
-        'grpc-encoding', 'gzip',
-        'grpc-accept-encoding', 'gzip,deflate',
-        'user-agent', 'grpc-node-js/1.0',
-        'authorization', 'Bearer token',
+        ':method',
+        'POST',
+        ':scheme',
+        'http',
+        ':path',
+        '/pkg.Service/Method',
+        ':authority',
+        'localhost',
+        'content-type',
+        'application/grpc',
+        'te',
+        'trailers',
+        'grpc-timeout',
+        '1S',
+        'grpc-encoding',
+        'gzip',
+        'grpc-accept-encoding',
+        'gzip,deflate',
+        'user-agent',
+        'grpc-node-js/1.0',
+        'authorization',
+        'Bearer token',
       ]);
       expect(metadata.toJSON()).to.deep.equal({ 'user-agent': ['grpc-node-js/1.0'], authorization: ['Bearer token'] });
     });

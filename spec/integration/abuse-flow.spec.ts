@@ -92,7 +92,9 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
     const chunk = Buffer.concat(Array.from({ length: 16 }, () => echoRequest('y'.repeat(16 * KiB - 16)))); // 16 requests, 256 KiB
     const sender = new FlowControlledSender(peer.socket, watcher);
     const isEnd = (frame: Frame) =>
-      (frame.type === FrameType.HEADERS && frame.streamId === 1 && frame.endStream) || (frame.type === FrameType.RST_STREAM && frame.streamId === 1) || frame.type === FrameType.GOAWAY;
+      (frame.type === FrameType.HEADERS && frame.streamId === 1 && frame.endStream) ||
+      (frame.type === FrameType.RST_STREAM && frame.streamId === 1) ||
+      frame.type === FrameType.GOAWAY;
     let cancelledAt = -1;
     const outcome = await underAttack(target.port, async (monitor) => {
       const deadline = performance.now() + 3000;
@@ -111,8 +113,17 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
       (frame) => frame,
       (error: Error) => error,
     );
-    const how = answer instanceof Error ? `no end (${shorten(answer.message, 120)})` : answer.type === FrameType.HEADERS ? `trailers grpc-status ${headerValue(peer.headersOf(answer), 'grpc-status')}` : describeFrame(answer);
-    await expectServerUnharmed(target.port, outcome, `${(sent / MiB).toFixed(1)} MiB of requests sent; handler cancelled after ${(cancelledAt / MiB).toFixed(1)} MiB; call ended by ${how}; server queued ${(queuedBytes / MiB).toFixed(1)} MiB`);
+    const how =
+      answer instanceof Error
+        ? `no end (${shorten(answer.message, 120)})`
+        : answer.type === FrameType.HEADERS
+          ? `trailers grpc-status ${headerValue(peer.headersOf(answer), 'grpc-status')}`
+          : describeFrame(answer);
+    await expectServerUnharmed(
+      target.port,
+      outcome,
+      `${(sent / MiB).toFixed(1)} MiB of requests sent; handler cancelled after ${(cancelledAt / MiB).toFixed(1)} MiB; call ended by ${how}; server queued ${(queuedBytes / MiB).toFixed(1)} MiB`,
+    );
     expect(cancelledAt, 'the server cancelled the call (response backlog exceeded) during the attack').to.be.at.least(0);
     expect(queuedBytes, 'response bytes the server holds for the call').to.be.at.most(4 * MiB + 64 * KiB);
     if (answer instanceof Error) expect.fail(`the bidi call did not end once the windows opened: ${shorten(answer.message)}`);
@@ -129,7 +140,8 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
     peer.socket.pause(); // never read
     peer.send([PREFACE, frames.settings([{ id: SettingId.INITIAL_WINDOW_SIZE, value: MAX_WINDOW }]), frames.windowUpdate(0, MAX_WINDOW - 65535)]);
     const requests: Buffer[] = [];
-    for (let index = 0; index < 100; index++) requests.push(...peer.requestFrames(2 * index + 1, grpcRequestHeaders(SERVER_STREAMING_PATH), echoMessage('repeat:1000000:x')));
+    for (let index = 0; index < 100; index++)
+      requests.push(...peer.requestFrames(2 * index + 1, grpcRequestHeaders(SERVER_STREAMING_PATH), echoMessage('repeat:1000000:x')));
     peer.send(requests);
     const connection = () => target.connections[0];
     const ready = await waitUntil(() => connection()?.stats.streams === 100 && connection().socket.writableNeedDrain, 5000);
@@ -181,7 +193,11 @@ describe('abuse: flow control and buffering (hardening acceptance)', function ()
     });
     const total = outcome.result.reduce((sum, bytes) => sum + bytes, 0);
     const most = Math.max(...outcome.result);
-    await expectServerUnharmed(target.port, outcome, `the server accepted ${(total / MiB).toFixed(1)} MiB on 20 streams (at most ${(most / KiB).toFixed(0)} KiB on one)`);
+    await expectServerUnharmed(
+      target.port,
+      outcome,
+      `the server accepted ${(total / MiB).toFixed(1)} MiB on 20 streams (at most ${(most / KiB).toFixed(0)} KiB on one)`,
+    );
   });
 
   it('100 streams each declaring a 4 MiB message and sending 10 bytes of it: memory bounded (9)', async () => {

@@ -62,7 +62,9 @@ describe('abuse: frame floods (hardening acceptance)', function () {
       const { peer, watcher } = await connectAttacker(target);
       peer.sendPreface();
       const request = [...splitHeaderBlock(1, peer.encodeHeaders(PADDED_HEADERS), 10), frames.data(1, echoMessage('split'), { endStream: true })];
-      const outcome = await underAttack(target.port, (monitor) => floodUntilGoAway(peer, watcher, monitor, () => Buffer.concat(request), { maxBatches: 1, maxMs: 1000 }));
+      const outcome = await underAttack(target.port, (monitor) =>
+        floodUntilGoAway(peer, watcher, monitor, () => Buffer.concat(request), { maxBatches: 1, maxMs: 1000 }),
+      );
       await expectServerUnharmed(target.port, outcome, describeFlood(outcome.result, request.length));
       expectCalmGoAway(outcome.result);
     });

@@ -165,7 +165,7 @@ describe('integration: call hardening', () => {
       expect(events).to.deep.equal(['cancelled', 'close']);
     });
 
-    it('client streaming: the request Readable is destroyed after \'cancelled\', with no error event', async () => {
+    it("client streaming: the request Readable is destroyed after 'cancelled', with no error event", async () => {
       let call: ServerReadableStream | undefined;
       const events: string[] = [];
       ({ server, port } = await startEchoServer({

@@ -77,7 +77,10 @@ describe('integration: shutdown', () => {
       });
     }
     const ports = [await first.listen(0), await second.listen(0)];
-    cleanup.push(() => first.forceShutdown(), () => second.forceShutdown());
+    cleanup.push(
+      () => first.forceShutdown(),
+      () => second.forceShutdown(),
+    );
     const definition = protoLoader.loadSync(ECHO_PROTO, { keepCase: true, defaults: true });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const Echo = (grpc.loadPackageDefinition(definition) as any).grpc.examples.echo.Echo;
@@ -115,8 +118,16 @@ describe('integration: shutdown', () => {
   it("'h2grpc.drain_deadline_ms' closes what is still running when the deadline passes; those calls see CANCELLED", async () => {
     const { server, port, held, cancelled } = await holdingServer({ 'h2grpc.drain_deadline_ms': 200 });
     const client = grpcJsEchoClient(port);
-    cleanup.push(() => client.close(), () => server.forceShutdown());
-    const calls = Array.from({ length: 3 }, () => unary(client, 'x').then(() => null, (error: grpc.ServiceError) => error));
+    cleanup.push(
+      () => client.close(),
+      () => server.forceShutdown(),
+    );
+    const calls = Array.from({ length: 3 }, () =>
+      unary(client, 'x').then(
+        () => null,
+        (error: grpc.ServiceError) => error,
+      ),
+    );
     await eventually(() => held.length === 3);
     const started = Date.now();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

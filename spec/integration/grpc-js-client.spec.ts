@@ -76,7 +76,13 @@ describe('integration: @grpc/grpc-js client → our server', () => {
     try {
       const error = await expectError(
         new Promise((resolve, reject) =>
-          generic.makeUnaryRequest('/grpc.examples.echo.Echo/NoSuchMethod', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), (error, value) => (error ? reject(error) : resolve(value))),
+          generic.makeUnaryRequest(
+            '/grpc.examples.echo.Echo/NoSuchMethod',
+            (value: Buffer) => value,
+            (value: Buffer) => value,
+            Buffer.alloc(0),
+            (error, value) => (error ? reject(error) : resolve(value)),
+          ),
         ),
       );
       expect(error.code).to.equal(grpc.status.UNIMPLEMENTED);

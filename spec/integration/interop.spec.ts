@@ -99,7 +99,11 @@ function drain<T>(call: grpc.ClientReadableStream<T>): Promise<StreamOutcome<T>>
 }
 
 /** Resolves with the status of a client-streaming call (and its response, if any). */
-function clientStreaming<T>(client: Client, method: string, send: (call: grpc.ClientWritableStream<unknown>) => void): Promise<{ error: grpc.ServiceError | null; response?: T }> {
+function clientStreaming<T>(
+  client: Client,
+  method: string,
+  send: (call: grpc.ClientWritableStream<unknown>) => void,
+): Promise<{ error: grpc.ServiceError | null; response?: T }> {
   return new Promise((resolve) => {
     const call = client[method]({ deadline: deadline() }, (error: grpc.ServiceError | null, response: T) => resolve({ error, response }));
     send(call);
@@ -168,18 +172,30 @@ describe('interop: @grpc/grpc-js client → our interop server', () => {
     const probe = await unary(client, 'UnaryCall', { expect_compressed: { value: true }, response_size: 314159, payload: { body: zeros(271828) } });
     expect(probe.error?.code, 'probe status').to.equal(grpc.status.INVALID_ARGUMENT);
     // 2. expect_compressed, sent gzip-compressed → OK.
-    const compressed = await unary<{ payload: Payload }>(gzipClient, 'UnaryCall', { expect_compressed: { value: true }, response_size: 314159, payload: { body: zeros(271828) } });
+    const compressed = await unary<{ payload: Payload }>(gzipClient, 'UnaryCall', {
+      expect_compressed: { value: true },
+      response_size: 314159,
+      payload: { body: zeros(271828) },
+    });
     expect(compressed.error, 'compressed call').to.equal(null);
     expectZeroPayload(compressed.response!.payload, 314159);
     // 3. expect_compressed false, sent uncompressed → OK.
-    const plain = await unary<{ payload: Payload }>(client, 'UnaryCall', { expect_compressed: { value: false }, response_size: 314159, payload: { body: zeros(271828) } });
+    const plain = await unary<{ payload: Payload }>(client, 'UnaryCall', {
+      expect_compressed: { value: false },
+      response_size: 314159,
+      payload: { body: zeros(271828) },
+    });
     expect(plain.error, 'uncompressed call').to.equal(null);
     expectZeroPayload(plain.response!.payload, 314159);
   });
 
   it('server_compressed_unary (payloads; the compressed flag is checked by the raw HTTP/2 case below)', async () => {
     for (const value of [true, false]) {
-      const outcome = await unary<{ payload: Payload }>(client, 'UnaryCall', { response_compressed: { value }, response_size: 314159, payload: { body: zeros(271828) } });
+      const outcome = await unary<{ payload: Payload }>(client, 'UnaryCall', {
+        response_compressed: { value },
+        response_size: 314159,
+        payload: { body: zeros(271828) },
+      });
       expect(outcome.error, `response_compressed ${value}`).to.equal(null);
       expectZeroPayload(outcome.response!.payload, 314159);
     }
@@ -372,7 +388,15 @@ describe('interop: @grpc/grpc-js client → our interop server', () => {
 
     it('StreamingOutputCall honours interval_us (cumulative sleeps before each response)', async () => {
       const started = Date.now();
-      const call = client.StreamingOutputCall({ response_parameters: [{ size: 1, interval_us: 30_000 }, { size: 2, interval_us: 30_000 }] }, { deadline: deadline() });
+      const call = client.StreamingOutputCall(
+        {
+          response_parameters: [
+            { size: 1, interval_us: 30_000 },
+            { size: 2, interval_us: 30_000 },
+          ],
+        },
+        { deadline: deadline() },
+      );
       const { responses, status } = await drain<StreamingOutputCallResponse>(call);
       expect(status.code, status.details).to.equal(grpc.status.OK);
       expect(responses.map((response) => response.payload!.body.length)).to.deep.equal([1, 2]);
@@ -382,7 +406,9 @@ describe('interop: @grpc/grpc-js client → our interop server', () => {
     it('StreamingOutputCall with response_status ends with that status and echoes the trailing metadata', async () => {
       const metadata = new grpc.Metadata();
       metadata.set('x-grpc-test-echo-trailing-bin', Buffer.from([1, 2, 3]));
-      const call = client.StreamingOutputCall({ response_parameters: [{ size: 5 }], response_status: { code: 9, message: 'nope' } }, metadata, { deadline: deadline() });
+      const call = client.StreamingOutputCall({ response_parameters: [{ size: 5 }], response_status: { code: 9, message: 'nope' } }, metadata, {
+        deadline: deadline(),
+      });
       const { responses, status } = await drain<StreamingOutputCallResponse>(call);
       expect(status.code).to.equal(9);
       expect(status.details).to.equal('nope');
@@ -520,7 +546,10 @@ describe('interop: response compression as seen on the wire (node:http2 peer)', 
     const response = await rawCall(session, service.StreamingOutputCall.path, request);
     expect(response.trailers['grpc-status'], String(response.trailers['grpc-message'])).to.equal('0');
     expect(response.messages).to.have.length(2);
-    expect(response.messages.map((message) => message.compressed), 'compressed flags').to.deep.equal([true, false]);
+    expect(
+      response.messages.map((message) => message.compressed),
+      'compressed flags',
+    ).to.deep.equal([true, false]);
     expect(response.headers['grpc-encoding']).to.equal('gzip');
     expectZeroPayload(decode('StreamingOutputCall', response.headers, response.messages[0]).payload, 31415);
     expectZeroPayload(decode('StreamingOutputCall', response.headers, response.messages[1]).payload, 92653);

@@ -79,9 +79,18 @@ describe('integration: non-Node clients (nghttp2 tools, curl)', function () {
     writeFileSync(file, body);
     const headersFile = join(directory, 'curl-headers.txt');
     const { stdout } = await run('curl', [
-      '-sS', '--http2-prior-knowledge', '--data-binary', `@${file}`,
-      '-H', 'content-type: application/grpc', '-H', 'te: trailers',
-      '-D', headersFile, '--output', '-',
+      '-sS',
+      '--http2-prior-knowledge',
+      '--data-binary',
+      `@${file}`,
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
+      '-D',
+      headersFile,
+      '--output',
+      '-',
       `http://127.0.0.1:${port}/grpc.examples.echo.Echo/UnaryEcho`,
     ]);
     expect(decodeResponse(stdout)).to.equal('hello from curl');

@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import * as zlib from 'node:zlib';
-import { GrpcError, Metadata, Server, Status, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '../../lib';
+import {
+  GrpcError,
+  Metadata,
+  Server,
+  Status,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from '../../lib';
 import { loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
 import { echoMessage, grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';

@@ -61,7 +61,12 @@ describe('integration: graceful and forced shutdown', () => {
     const port = await server.listen(0);
     const client = grpcJsEchoClient(port);
     try {
-      const calls = Array.from({ length: 5 }, () => unary(client, 'x').then(() => null, (error: grpc.ServiceError) => error.code));
+      const calls = Array.from({ length: 5 }, () =>
+        unary(client, 'x').then(
+          () => null,
+          (error: grpc.ServiceError) => error.code,
+        ),
+      );
       await eventually(() => server.stats.streams === 5);
       server.forceShutdown();
       const codes = await Promise.all(calls);

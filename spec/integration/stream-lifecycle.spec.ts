@@ -35,8 +35,12 @@ describe('integration: every finished call frees its stream', () => {
     try {
       const call = () =>
         new Promise<number>((resolve) =>
-          generic.makeUnaryRequest('/grpc.examples.echo.Echo/Nope', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), (error) =>
-            resolve(error ? error.code : 0),
+          generic.makeUnaryRequest(
+            '/grpc.examples.echo.Echo/Nope',
+            (value: Buffer) => value,
+            (value: Buffer) => value,
+            Buffer.alloc(0),
+            (error) => resolve(error ? error.code : 0),
           ),
         );
       const codes: number[] = [];

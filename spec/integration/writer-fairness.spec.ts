@@ -52,7 +52,23 @@ describe('integration: the writer gives the event loop turns during a long strea
     }, 1);
     let report: string;
     try {
-      report = await h2load(['-n', '1', '-c', '1', '-w', '30', '-W', '30', '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers', `http://127.0.0.1:${port}/grpc.examples.echo.Echo/ServerStreamingEcho`]);
+      report = await h2load([
+        '-n',
+        '1',
+        '-c',
+        '1',
+        '-w',
+        '30',
+        '-W',
+        '30',
+        '-d',
+        body,
+        '-H',
+        'content-type: application/grpc',
+        '-H',
+        'te: trailers',
+        `http://127.0.0.1:${port}/grpc.examples.echo.Echo/ServerStreamingEcho`,
+      ]);
     } finally {
       clearTimeout(timer);
       lag.disable();

@@ -67,11 +67,11 @@ const anyWritten: fc.Arbitrary<Written> = fc.oneof(
     .map(({ ack, entries }) => single({ type: FrameType.SETTINGS, streamId: 0, ack, entries: ack ? [] : entries })),
   fc
     .record({ streamId, promisedStreamId: streamId, padLength, fragments: fragmented })
-    .map(({ fragments, ...fields }) => withContinuations({ type: FrameType.PUSH_PROMISE, ...fields, endHeaders: true, headerBlock: Buffer.alloc(0) }, fragments)),
+    .map(({ fragments, ...fields }) =>
+      withContinuations({ type: FrameType.PUSH_PROMISE, ...fields, endHeaders: true, headerBlock: Buffer.alloc(0) }, fragments),
+    ),
   fc.record({ ack: fc.boolean(), data: bytes(8, 8) }).map(({ ack, data }) => single({ type: FrameType.PING, streamId: 0, ack, data })),
-  fc
-    .record({ lastStreamId: anyStreamId, errorCode: uint32, debugData: bytes(40) })
-    .map((fields) => single({ type: FrameType.GOAWAY, streamId: 0, ...fields })),
+  fc.record({ lastStreamId: anyStreamId, errorCode: uint32, debugData: bytes(40) }).map((fields) => single({ type: FrameType.GOAWAY, streamId: 0, ...fields })),
   fc
     .record({ streamId: anyStreamId, increment: fc.integer({ min: 1, max: MAX_STREAM_ID }) })
     .map(({ streamId, increment }) => single({ type: FrameType.WINDOW_UPDATE, streamId, increment })),

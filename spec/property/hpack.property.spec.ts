@@ -1,12 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ConnectionError, ErrorCode } from '../../lib/transport/errors';
-import {
-  encodeStaticHeaderBlock,
-  HeaderBlockDecoder,
-  HeaderBlockEncoder,
-  type HeaderList,
-} from '../../lib/transport/hpack/header-block';
+import { encodeStaticHeaderBlock, HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../../lib/transport/hpack/header-block';
 
 // hpack.js (no types) serves as an independent implementation to cross-check against.
 interface HpackStream {
@@ -23,7 +18,7 @@ const hpack = require('hpack.js') as {
 const NO_LIMIT = 1 << 30;
 const RUNS = 200;
 
-const tokenCharacters = 'abcdefghijklmnopqrstuvwxyz0123456789-_.!#$%&\'*+^`|~'.split('');
+const tokenCharacters = "abcdefghijklmnopqrstuvwxyz0123456789-_.!#$%&'*+^`|~".split('');
 const randomName = fc.string({ unit: fc.constantFrom(...tokenCharacters), minLength: 1, maxLength: 24 });
 // Names and pairs from the static table, so the indexed and name-reference paths are hit often.
 const staticName = fc.constantFrom(':method', ':path', ':status', 'content-type', 'authorization', 'accept-encoding', 'user-agent', 'cookie');
@@ -159,29 +154,35 @@ describe('hpack properties', () => {
 
   it('decoding a corrupted valid block (truncated or one byte changed) never throws anything but a COMPRESSION_ERROR', () => {
     fc.assert(
-      fc.property(fc.array(headerList, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean(), (blocks, where, replacement, truncate) => {
-        fc.pre(!blocks.some((headers) => headers.some(isPrototypeKey)));
-        // hpack.js indexes every literal, so corrupting later blocks hits dynamic-table references.
-        const compressor = hpack.compressor.create({ table: { maxSize: 256 } });
-        const decoder = new HeaderBlockDecoder(256);
-        for (const headers of blocks) {
-          const fields: Array<{ name: string; value: string }> = [];
-          for (let index = 0; index < headers.length; index += 2) fields.push({ name: headers[index]!, value: headers[index + 1]! });
-          compressor.write(fields);
-          let block = Buffer.from((compressor.read() as Buffer | null) ?? Buffer.alloc(0));
-          if (block.length > 0) {
-            if (truncate) block = block.subarray(0, where % block.length);
-            else block[where % block.length] = replacement;
+      fc.property(
+        fc.array(headerList, { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        (blocks, where, replacement, truncate) => {
+          fc.pre(!blocks.some((headers) => headers.some(isPrototypeKey)));
+          // hpack.js indexes every literal, so corrupting later blocks hits dynamic-table references.
+          const compressor = hpack.compressor.create({ table: { maxSize: 256 } });
+          const decoder = new HeaderBlockDecoder(256);
+          for (const headers of blocks) {
+            const fields: Array<{ name: string; value: string }> = [];
+            for (let index = 0; index < headers.length; index += 2) fields.push({ name: headers[index]!, value: headers[index + 1]! });
+            compressor.write(fields);
+            let block = Buffer.from((compressor.read() as Buffer | null) ?? Buffer.alloc(0));
+            if (block.length > 0) {
+              if (truncate) block = block.subarray(0, where % block.length);
+              else block[where % block.length] = replacement;
+            }
+            try {
+              decoder.decode(block, NO_LIMIT);
+            } catch (error) {
+              expect(error).to.be.instanceOf(ConnectionError);
+              expect((error as ConnectionError).errorCode).to.equal(ErrorCode.COMPRESSION_ERROR);
+              return;
+            }
           }
-          try {
-            decoder.decode(block, NO_LIMIT);
-          } catch (error) {
-            expect(error).to.be.instanceOf(ConnectionError);
-            expect((error as ConnectionError).errorCode).to.equal(ErrorCode.COMPRESSION_ERROR);
-            return;
-          }
-        }
-      }),
+        },
+      ),
       { numRuns: RUNS },
     );
   });

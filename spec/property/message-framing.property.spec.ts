@@ -98,7 +98,11 @@ describe('gRPC message framing (property)', () => {
       fc.property(messages, messages, fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { maxLength: 30 }), (before, after, cuts) => {
         const limit = 3000;
         const oversized = encodeMessage(Buffer.alloc(limit + 1));
-        const bytes = Buffer.concat([...before.map((item) => encodeMessage(item.data, item.compressed)), oversized, ...after.map((item) => encodeMessage(item.data, item.compressed))]);
+        const bytes = Buffer.concat([
+          ...before.map((item) => encodeMessage(item.data, item.compressed)),
+          oversized,
+          ...after.map((item) => encodeMessage(item.data, item.compressed)),
+        ]);
         const decoder = new MessageDecoder(limit);
         const decoded: FramedMessage[] = [];
         for (const chunk of split(bytes, cuts)) decoder.push(chunk, (item) => decoded.push(item));

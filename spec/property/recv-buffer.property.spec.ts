@@ -44,23 +44,32 @@ describe('RecvBuffer (property)', () => {
 
   it('only push/shift: the concatenated bytes out equal the concatenated bytes in', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 16 }).map((bytes) => Buffer.from(bytes)), fc.constant(null)), { maxLength: 200 }), (ops) => {
-        const buffer = new RecvBuffer();
-        const pushed: Buffer[] = [];
-        const shifted: Buffer[] = [];
-        for (const op of ops) {
-          if (op === null) {
-            const item = buffer.shift();
-            if (item !== undefined) shifted.push(item);
-          } else {
-            buffer.push(op);
-            pushed.push(op);
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 16 }).map((bytes) => Buffer.from(bytes)),
+            fc.constant(null),
+          ),
+          { maxLength: 200 },
+        ),
+        (ops) => {
+          const buffer = new RecvBuffer();
+          const pushed: Buffer[] = [];
+          const shifted: Buffer[] = [];
+          for (const op of ops) {
+            if (op === null) {
+              const item = buffer.shift();
+              if (item !== undefined) shifted.push(item);
+            } else {
+              buffer.push(op);
+              pushed.push(op);
+            }
           }
-        }
-        for (let item = buffer.shift(); item !== undefined; item = buffer.shift()) shifted.push(item);
-        expect(Buffer.concat(shifted).equals(Buffer.concat(pushed))).to.equal(true);
-        expect(shifted.length).to.equal(pushed.length);
-      }),
+          for (let item = buffer.shift(); item !== undefined; item = buffer.shift()) shifted.push(item);
+          expect(Buffer.concat(shifted).equals(Buffer.concat(pushed))).to.equal(true);
+          expect(shifted.length).to.equal(pushed.length);
+        },
+      ),
     );
   });
 });

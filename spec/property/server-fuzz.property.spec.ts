@@ -18,18 +18,22 @@ const arbitraryFrame = fc.oneof(
   fc.record({ id: fc.integer({ min: 0, max: 9 }), end: fc.boolean() }).map(({ id, end }) => frames.raw(1, 0x4 | (end ? 1 : 0), id, REQUEST_BLOCK)),
   fc.record({ id: fc.integer({ min: 0, max: 9 }), end: fc.boolean() }).map(({ id, end }) => frames.raw(0, end ? 1 : 0, id, echoMessage('fuzz'))),
   fc.record({ id: fc.integer({ min: 0, max: 9 }), code: fc.integer({ min: 0, max: 15 }) }).map(({ id, code }) => frames.rstStream(id, code)),
-  fc.record({ id: fc.integer({ min: 0, max: 9 }), increment: fc.integer({ min: 0, max: 2 ** 31 - 1 }) }).map(({ id, increment }) =>
-    frames.raw(8, 0, id, Buffer.from([(increment >>> 24) & 0x7f, (increment >>> 16) & 0xff, (increment >>> 8) & 0xff, increment & 0xff])),
-  ),
+  fc
+    .record({ id: fc.integer({ min: 0, max: 9 }), increment: fc.integer({ min: 0, max: 2 ** 31 - 1 }) })
+    .map(({ id, increment }) =>
+      frames.raw(8, 0, id, Buffer.from([(increment >>> 24) & 0x7f, (increment >>> 16) & 0xff, (increment >>> 8) & 0xff, increment & 0xff])),
+    ),
   fc.boolean().map((ack) => frames.ping(Buffer.alloc(8, 7), ack)),
   fc.array(fc.record({ id: fc.integer({ min: 0, max: 8 }), value: fc.nat() }), { maxLength: 4 }).map((entries) => frames.settings(entries)),
   // Anything at all in a well-framed envelope.
-  fc.record({
-    type: fc.integer({ min: 0, max: 12 }),
-    flags: fc.integer({ min: 0, max: 255 }),
-    id: fc.integer({ min: 0, max: 9 }),
-    payload: fc.uint8Array({ maxLength: 64 }),
-  }).map(({ type, flags, id, payload }) => frames.raw(type, flags, id, payload)),
+  fc
+    .record({
+      type: fc.integer({ min: 0, max: 12 }),
+      flags: fc.integer({ min: 0, max: 255 }),
+      id: fc.integer({ min: 0, max: 9 }),
+      payload: fc.uint8Array({ maxLength: 64 }),
+    })
+    .map(({ type, flags, id, payload }) => frames.raw(type, flags, id, payload)),
 );
 
 /** Writes the bytes, then waits until the server closes the connection or has had time to answer. */

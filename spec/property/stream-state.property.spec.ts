@@ -1,13 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import {
-  afterLocalEnd,
-  afterRemoteEnd,
-  localCanSend,
-  openedState,
-  remoteCanSend,
-  type StreamState,
-} from '../../lib/transport/stream/stream-state';
+import { afterLocalEnd, afterRemoteEnd, localCanSend, openedState, remoteCanSend, type StreamState } from '../../lib/transport/stream/stream-state';
 import { ReceiveWindow } from '../../lib/transport/flow-control';
 import { Http2Stream, type StreamHost } from '../../lib/transport/stream/http2-stream';
 

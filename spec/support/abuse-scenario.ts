@@ -171,7 +171,10 @@ export function expectCalmGoAway(outcome: FloodToGoAway): void {
 }
 
 export function describeFlood(outcome: FloodToGoAway, perBatch: number, unit = 'frames'): string {
-  const goAway = outcome.goAway instanceof Error ? `no GOAWAY (${shorten(outcome.goAway.message, 100)})` : `GOAWAY ${errorCodeName(outcome.goAway.errorCode)} after ${outcome.msToGoAway?.toFixed(0)} ms`;
+  const goAway =
+    outcome.goAway instanceof Error
+      ? `no GOAWAY (${shorten(outcome.goAway.message, 100)})`
+      : `GOAWAY ${errorCodeName(outcome.goAway.errorCode)} after ${outcome.msToGoAway?.toFixed(0)} ms`;
   return `${goAway}; ≤${outcome.flood.batches * perBatch} ${unit} written in ${outcome.flood.ms.toFixed(0)} ms (${outcome.flood.reason}); socket closed: ${outcome.closed}`;
 }
 

@@ -30,5 +30,4 @@ export async function serveBare(options: ConnectionOptions, onStream: (stream: H
   return { port, connections, errors, close };
 }
 
-
 export type BareServer = Awaited<ReturnType<typeof serveBare>>;

@@ -19,7 +19,9 @@ export const grpcJsEchoService: grpc.ServiceDefinition = loaded.grpc.examples.ec
 
 export function unary(client: EchoClient, message: string, metadata = new grpc.Metadata(), options: grpc.CallOptions = {}): Promise<{ message: string }> {
   return new Promise((resolve, reject) => {
-    client.UnaryEcho({ message }, metadata, options, (error: grpc.ServiceError | null, response: { message: string }) => (error ? reject(error) : resolve(response)));
+    client.UnaryEcho({ message }, metadata, options, (error: grpc.ServiceError | null, response: { message: string }) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 

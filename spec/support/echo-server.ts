@@ -5,10 +5,7 @@ import { echoImplementation, loadEchoService } from '../../examples/echo-service
  * Our server with the Echo service on an ephemeral loopback port. `overrides` replaces some of the
  * echo handlers. The caller closes it (forceShutdown/tryShutdown).
  */
-export async function startEchoServer(
-  overrides: UntypedServiceImplementation = {},
-  options: ServerOptions = {},
-): Promise<{ server: Server; port: number }> {
+export async function startEchoServer(overrides: UntypedServiceImplementation = {}, options: ServerOptions = {}): Promise<{ server: Server; port: number }> {
   const server = new Server(options);
   server.addService(loadEchoService(), { ...echoImplementation, ...overrides });
   const port = await server.listen(0);

@@ -217,7 +217,9 @@ export class RawPeer {
   /** Resolves when the server has closed the connection (its FIN or a reset). */
   closed(timeoutMs = 3000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the server did not close the socket within ${timeoutMs} ms`)), timeoutMs)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`the server did not close the socket within ${timeoutMs} ms`)), timeoutMs)),
+    );
     return Promise.race([this.closedPromise, timeout]).finally(() => clearTimeout(timer));
   }
 
@@ -249,10 +251,13 @@ export class RawPeer {
     if (this.socketClosed) return Promise.reject(new Error(`socket closed while waiting for ${waitingFor()}`));
     if (this.wake !== null) return Promise.reject(new Error('RawPeer: one expect* call at a time'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        reject(new Error(`timed out waiting for ${waitingFor()}`));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.wake = null;
+          reject(new Error(`timed out waiting for ${waitingFor()}`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       this.wake = () => {
         clearTimeout(timer);
         this.wake = null;

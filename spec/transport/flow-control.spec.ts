@@ -136,11 +136,15 @@ describe('flow control', () => {
 
     it('property: returns window + increment exactly when that is at most 2^31-1', () => {
       fc.assert(
-        fc.property(fc.integer({ min: -MAX_WINDOW_SIZE, max: MAX_WINDOW_SIZE }), fc.integer({ min: -MAX_WINDOW_SIZE, max: MAX_WINDOW_SIZE }), (window, increment) => {
-          const next = increaseSendWindow(window, increment);
-          if (window + increment > MAX_WINDOW_SIZE) expect(next).to.equal(null);
-          else expect(next).to.equal(window + increment);
-        }),
+        fc.property(
+          fc.integer({ min: -MAX_WINDOW_SIZE, max: MAX_WINDOW_SIZE }),
+          fc.integer({ min: -MAX_WINDOW_SIZE, max: MAX_WINDOW_SIZE }),
+          (window, increment) => {
+            const next = increaseSendWindow(window, increment);
+            if (window + increment > MAX_WINDOW_SIZE) expect(next).to.equal(null);
+            else expect(next).to.equal(window + increment);
+          },
+        ),
       );
     });
   });

@@ -13,21 +13,14 @@ export function isGrpcContentType(value: string | undefined): boolean {
   if (value === undefined || !value.startsWith(CONTENT_TYPE)) return false;
   if (value.length === CONTENT_TYPE.length) return true;
   const next = value.charCodeAt(CONTENT_TYPE.length);
-  return next === 43 /* + */ || next === 59 /* ; */;
+  return next === 43 /* + */ || next === 59; /* ; */
 }
 
 /**
  * Header lists that never change: each connection's encoder inserts their fields into the peer's
  * HPACK table once and then sends one byte per field.
  */
-export const RESPONSE_HEADERS = prepareHeaders([
-  ':status',
-  '200',
-  'content-type',
-  CONTENT_TYPE,
-  GRPC_ACCEPT_ENCODING,
-  'identity,deflate,gzip',
-]);
+export const RESPONSE_HEADERS = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_ACCEPT_ENCODING, 'identity,deflate,gzip']);
 export const OK_TRAILERS = prepareHeaders([GRPC_STATUS, '0']);
 /** Trailers-only OK (a response with no messages, e.g. an empty server stream with no metadata sent). */
 export const OK_TRAILERS_ONLY = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);

@@ -59,7 +59,8 @@ export function scanGrpcRequest(headers: HeaderList): GrpcRequestFields {
 /** HTTP-level checks, before routing: gRPC is POST (else 405) with content-type application/grpc (else 415). */
 export function checkHttpRequest(method: string, fields: GrpcRequestFields): EarlyAnswer | null {
   if (method !== 'POST') return { httpStatus: 405, code: Status.INTERNAL, message: `Method ${method} not allowed; gRPC requires POST`, extra: [] };
-  if (!isGrpcContentType(fields.contentType)) return { httpStatus: 415, code: Status.UNKNOWN, message: 'Unsupported content-type; expected application/grpc', extra: [] };
+  if (!isGrpcContentType(fields.contentType))
+    return { httpStatus: 415, code: Status.UNKNOWN, message: 'Unsupported content-type; expected application/grpc', extra: [] };
   return null;
 }
 
@@ -75,7 +76,12 @@ export function parseCallOptions(fields: GrpcRequestFields, now: number): GrpcCa
   const requestEncoding = fields.encoding ?? 'identity';
   if (!isSupportedEncoding(requestEncoding)) {
     // An encoding we cannot decode: UNIMPLEMENTED, listing the ones we can (PROTOCOL-HTTP2.md).
-    return { httpStatus: 200, code: Status.UNIMPLEMENTED, message: `Unsupported grpc-encoding ${requestEncoding}`, extra: [GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE] };
+    return {
+      httpStatus: 200,
+      code: Status.UNIMPLEMENTED,
+      message: `Unsupported grpc-encoding ${requestEncoding}`,
+      extra: [GRPC_ACCEPT_ENCODING, ACCEPT_ENCODING_VALUE],
+    };
   }
   return { deadline, requestEncoding, acceptEncoding: fields.acceptEncoding };
 }

@@ -13,8 +13,7 @@ import type { CallSink, ServerCall } from './server-call';
 export function errorToStatus(error: unknown, trailer?: Metadata): StatusObject {
   const candidate = (error ?? {}) as ServiceError;
   const code = isStatusCode(candidate.code) ? candidate.code : Status.UNKNOWN;
-  const details =
-    typeof candidate.details === 'string' ? candidate.details : typeof candidate.message === 'string' ? candidate.message : 'Unknown Error';
+  const details = typeof candidate.details === 'string' ? candidate.details : typeof candidate.message === 'string' ? candidate.message : 'Unknown Error';
   const metadata = toMetadata(candidate.metadata) ?? toMetadata(trailer) ?? new Metadata();
   return { code, details, metadata };
 }
@@ -282,7 +281,6 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
-
 
   onMessage(): void {}
   onHalfClose(): void {}

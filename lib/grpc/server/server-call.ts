@@ -1,15 +1,7 @@
 import { ErrorCode, type HeaderList, type Initiator, type StreamListener } from '../../transport';
 import { compress, decompress, type Encoding, MessageTooLargeError, negotiateEncoding } from '../compression';
 import { Metadata, toMetadata } from '../metadata';
-import {
-  CONTENT_TYPE,
-  GRPC_ENCODING,
-  GRPC_MESSAGE,
-  GRPC_STATUS,
-  OK_TRAILERS,
-  OK_TRAILERS_ONLY,
-  RESPONSE_HEADERS,
-} from '../protocol/headers';
+import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK_TRAILERS_ONLY, RESPONSE_HEADERS } from '../protocol/headers';
 import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';

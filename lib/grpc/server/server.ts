@@ -297,7 +297,17 @@ export class Server {
 
 /** A trailers-only (or non-200) response for a call that never reaches a handler. */
 function respondEarly(stream: Http2Stream, answer: EarlyAnswer): void {
-  const headers: HeaderList = [':status', String(answer.httpStatus), 'content-type', CONTENT_TYPE, GRPC_STATUS, String(answer.code), GRPC_MESSAGE, encodeStatusMessage(answer.message), ...answer.extra];
+  const headers: HeaderList = [
+    ':status',
+    String(answer.httpStatus),
+    'content-type',
+    CONTENT_TYPE,
+    GRPC_STATUS,
+    String(answer.code),
+    GRPC_MESSAGE,
+    encodeStatusMessage(answer.message),
+    ...answer.extra,
+  ];
   stream.detach();
   // A client whose SETTINGS_MAX_HEADER_LIST_SIZE is smaller than the answer gets a reset instead.
   if (stream.fitsHeaderList(headers)) stream.sendHeaders(headers, true);

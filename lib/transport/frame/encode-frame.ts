@@ -40,10 +40,7 @@ export function framePayload(frame: Frame): EncodedPayload {
       const body = frame.priority ? [priorityBytes(frame.priority), frame.headerBlock] : [frame.headerBlock];
       const { parts, flag } = padded(body, frame.padLength);
       const flags =
-        flag |
-        (frame.endStream ? FrameFlag.END_STREAM : 0) |
-        (frame.endHeaders ? FrameFlag.END_HEADERS : 0) |
-        (frame.priority ? FrameFlag.PRIORITY : 0);
+        flag | (frame.endStream ? FrameFlag.END_STREAM : 0) | (frame.endHeaders ? FrameFlag.END_HEADERS : 0) | (frame.priority ? FrameFlag.PRIORITY : 0);
       return { type: frame.type, flags, streamId: frame.streamId, parts };
     }
     case FrameType.PRIORITY:

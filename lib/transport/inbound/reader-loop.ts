@@ -1,15 +1,6 @@
 import { ConnectionError, ErrorCode, StreamError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type {
-  DataFrame,
-  Frame,
-  GoAwayFrame,
-  HeadersFrame,
-  PingFrame,
-  RstStreamFrame,
-  SettingsFrame,
-  WindowUpdateFrame,
-} from '../frame/frame';
+import type { DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame } from '../frame/frame';
 import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
 import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
@@ -139,7 +130,11 @@ export class ReaderLoop implements FrameSink {
       // message malformed (RFC 9113 §8.1.1).
       stream.receivedLength += frame.data.length;
       if (stream.receivedLength > stream.expectedLength || (frame.endStream && stream.receivedLength !== stream.expectedLength)) {
-        throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`);
+        throw new StreamError(
+          frame.streamId,
+          ErrorCode.PROTOCOL_ERROR,
+          `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`,
+        );
       }
     }
     const padding = length - frame.data.length;
@@ -194,7 +189,8 @@ export class ReaderLoop implements FrameSink {
             const parsed = parseRequestHead(decoded.headers);
             // A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 §8.1.1).
             if (typeof parsed === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, parsed);
-            if (frame.endStream && parsed.contentLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${parsed.contentLength} without DATA`);
+            if (frame.endStream && parsed.contentLength > 0)
+              throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${parsed.contentLength} without DATA`);
             head = parsed;
           }
           this.host.openPeerStream(id, decoded.headers, frame.endStream, head);
@@ -227,7 +223,8 @@ export class ReaderLoop implements FrameSink {
       }
       // Responses to HEAD and 204/304 carry a content-length without content (RFC 9110 §8.6).
       if (head.status !== 204 && head.status !== 304 && !isHeadRequest(stream.headers)) stream.expectedLength = head.contentLength;
-      if (frame.endStream && stream.expectedLength > 0) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} without DATA`);
+      if (frame.endStream && stream.expectedLength > 0)
+        throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, `content-length ${stream.expectedLength} without DATA`);
       this.host.receiveResponseHeaders(stream, decoded.headers, frame.endStream, head);
       return;
     }

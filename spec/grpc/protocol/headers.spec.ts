@@ -1,12 +1,5 @@
 import { expect } from 'chai';
-import {
-  CONTENT_TYPE,
-  headerValue,
-  isGrpcContentType,
-  OK_TRAILERS,
-  OK_TRAILERS_ONLY,
-  RESPONSE_HEADERS,
-} from '../../../lib/grpc/protocol/headers';
+import { CONTENT_TYPE, headerValue, isGrpcContentType, OK_TRAILERS, OK_TRAILERS_ONLY, RESPONSE_HEADERS } from '../../../lib/grpc/protocol/headers';
 import { ConnectionError } from '../../../lib/transport/errors';
 import { HeaderBlockDecoder, type HeaderTemplate } from '../../../lib/transport/hpack/header-block';
 
@@ -18,7 +11,11 @@ const INSERT_FOO_BAR = Buffer.from([0x40, 0x03, ...Buffer.from('foo'), 0x03, ...
 const DYNAMIC_INDEX_62 = Buffer.from([0x80 | 62]);
 
 const cachedBlocks: Array<[string, Buffer, string[]]> = [
-  ['RESPONSE_HEADERS', (RESPONSE_HEADERS as HeaderTemplate).staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip']],
+  [
+    'RESPONSE_HEADERS',
+    (RESPONSE_HEADERS as HeaderTemplate).staticBlock,
+    [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip'],
+  ],
   ['OK_TRAILERS', (OK_TRAILERS as HeaderTemplate).staticBlock, ['grpc-status', '0']],
   ['OK_TRAILERS_ONLY', (OK_TRAILERS_ONLY as HeaderTemplate).staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0']],
 ];
@@ -26,13 +23,28 @@ const cachedBlocks: Array<[string, Buffer, string[]]> = [
 describe('gRPC protocol headers', () => {
   describe('isGrpcContentType', () => {
     it('accepts application/grpc with or without a +subtype or parameters', () => {
-      for (const value of ['application/grpc', 'application/grpc+proto', 'application/grpc+json', 'application/grpc;charset=utf-8', 'application/grpc+proto; charset=utf-8']) {
+      for (const value of [
+        'application/grpc',
+        'application/grpc+proto',
+        'application/grpc+json',
+        'application/grpc;charset=utf-8',
+        'application/grpc+proto; charset=utf-8',
+      ]) {
         expect(isGrpcContentType(value), value).to.equal(true);
       }
     });
 
     it('rejects other types, prefixes of application/grpc and a missing header', () => {
-      for (const value of ['application/grpcx', 'application/grpc-web', 'application/grp', 'application/json', 'text/plain', '', ' application/grpc', 'xapplication/grpc']) {
+      for (const value of [
+        'application/grpcx',
+        'application/grpc-web',
+        'application/grp',
+        'application/json',
+        'text/plain',
+        '',
+        ' application/grpc',
+        'xapplication/grpc',
+      ]) {
         expect(isGrpcContentType(value), JSON.stringify(value)).to.equal(false);
       }
       expect(isGrpcContentType(undefined)).to.equal(false);

@@ -1,10 +1,5 @@
 import { expect } from 'chai';
-import {
-  encodeMessage,
-  MESSAGE_HEADER_LENGTH,
-  MessageDecoder,
-  type FramedMessage,
-} from '../../../lib/grpc/protocol/message-framing';
+import { encodeMessage, MESSAGE_HEADER_LENGTH, MessageDecoder, type FramedMessage } from '../../../lib/grpc/protocol/message-framing';
 
 const LIMIT = 1 << 20;
 
@@ -159,7 +154,7 @@ describe('gRPC message framing', () => {
       expect(messages[1]!.data.buffer).to.equal(second.buffer);
     });
 
-    it('does not hand out a view of the caller\'s chunk for a message spread over several chunks', () => {
+    it("does not hand out a view of the caller's chunk for a message spread over several chunks", () => {
       const bytes = frame('spread over chunks');
       const first = Buffer.from(bytes.subarray(0, 10));
       const rest = Buffer.from(bytes.subarray(10));
@@ -202,7 +197,10 @@ describe('gRPC message framing', () => {
       // Record every Buffer allocation made while the oversized prefix is processed.
       const sizes: number[] = [];
       const { alloc, allocUnsafe, allocUnsafeSlow } = Buffer;
-      Buffer.alloc = ((size: number, ...rest: unknown[]) => (sizes.push(size), (alloc as (...args: unknown[]) => Buffer).call(Buffer, size, ...rest))) as typeof Buffer.alloc;
+      Buffer.alloc = ((size: number, ...rest: unknown[]) => (
+        sizes.push(size),
+        (alloc as (...args: unknown[]) => Buffer).call(Buffer, size, ...rest)
+      )) as typeof Buffer.alloc;
       Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
       Buffer.allocUnsafeSlow = ((size: number) => (sizes.push(size), allocUnsafeSlow.call(Buffer, size))) as typeof Buffer.allocUnsafeSlow;
       const decoder = new MessageDecoder(1000);
@@ -216,7 +214,10 @@ describe('gRPC message framing', () => {
         Buffer.allocUnsafeSlow = allocUnsafeSlow;
       }
       expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 50_000 });
-      expect(sizes.filter((size) => size >= 1000), `allocations: ${sizes.join(', ')}`).to.deep.equal([]);
+      expect(
+        sizes.filter((size) => size >= 1000),
+        `allocations: ${sizes.join(', ')}`,
+      ).to.deep.equal([]);
     });
 
     it('holds the bytes that arrived, not the declared length: a 4 MiB prefix with 10 body bytes reserves ~10 bytes', () => {
@@ -295,7 +296,10 @@ describe('gRPC message framing', () => {
       }
       expect(seen).to.have.length(1000);
       expect(seen[999]).to.equal('999');
-      expect(copied.reduce((sum, size) => sum + size, 0), 'bytes copied').to.be.below(chunk.length);
+      expect(
+        copied.reduce((sum, size) => sum + size, 0),
+        'bytes copied',
+      ).to.be.below(chunk.length);
     });
 
     it('input pushed from inside an emit is decoded after the chunk it interrupted, in order, across stops', () => {

@@ -6,7 +6,9 @@ const GRPC = ['content-type', 'application/grpc', 'te', 'trailers'];
 
 describe('gRPC request head (request-headers.ts)', () => {
   it('scans the fields the server acts on, the first of each', () => {
-    expect(scanGrpcRequest([...GRPC, 'grpc-timeout', '5S', 'grpc-encoding', 'gzip', 'grpc-accept-encoding', 'gzip, deflate', 'grpc-timeout', '1S'])).to.deep.equal({
+    expect(
+      scanGrpcRequest([...GRPC, 'grpc-timeout', '5S', 'grpc-encoding', 'gzip', 'grpc-accept-encoding', 'gzip, deflate', 'grpc-timeout', '1S']),
+    ).to.deep.equal({
       contentType: 'application/grpc',
       timeout: '5S',
       encoding: 'gzip',

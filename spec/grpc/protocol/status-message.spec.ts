@@ -34,9 +34,7 @@ describe('grpc-message percent-encoding', () => {
     });
 
     it('encodes the interop special status message as its UTF-8 bytes', () => {
-      expect(encodeStatusMessage(INTEROP_SPECIAL_MESSAGE)).to.equal(
-        '%09%0Atest with whitespace%0D%0Aand Unicode BMP %E2%98%BA and non-BMP %F0%9F%98%88%09%0A',
-      );
+      expect(encodeStatusMessage(INTEROP_SPECIAL_MESSAGE)).to.equal('%09%0Atest with whitespace%0D%0Aand Unicode BMP %E2%98%BA and non-BMP %F0%9F%98%88%09%0A');
     });
   });
 
@@ -53,9 +51,7 @@ describe('grpc-message percent-encoding', () => {
     });
 
     it('decodes the interop special status message', () => {
-      expect(decodeStatusMessage('%09%0Atest with whitespace%0D%0Aand Unicode BMP %E2%98%BA and non-BMP %F0%9F%98%88%09%0A')).to.equal(
-        INTEROP_SPECIAL_MESSAGE,
-      );
+      expect(decodeStatusMessage('%09%0Atest with whitespace%0D%0Aand Unicode BMP %E2%98%BA and non-BMP %F0%9F%98%88%09%0A')).to.equal(INTEROP_SPECIAL_MESSAGE);
     });
 
     it('keeps a % not followed by two hex digits literally, without throwing', () => {

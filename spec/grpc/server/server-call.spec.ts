@@ -94,7 +94,11 @@ interface Options {
 function callStart(stream: FakeStream, options: Options): CallStart {
   return {
     stream,
-    method: { path: '/pkg.Svc/Method', requestDeserialize: (data) => data.toString('latin1'), responseSerialize: (value) => Buffer.from(String(value), 'latin1') },
+    method: {
+      path: '/pkg.Svc/Method',
+      requestDeserialize: (data) => data.toString('latin1'),
+      responseSerialize: (value) => Buffer.from(String(value), 'latin1'),
+    },
     limits: { maxReceiveMessageSize: options.maxReceiveMessageSize ?? 100, maxSendMessageSize: options.maxSendMessageSize ?? 100, maxResponseBacklog: 1000 },
     requestEncoding: options.requestEncoding ?? 'identity',
     responseEncoding: options.responseEncoding ?? 'identity',
@@ -193,7 +197,7 @@ describe('ServerCall', () => {
       expect(inflatedTooLarge.sink.messages).to.deep.equal([]);
     });
 
-    it("a library failure (limits, bad flags) leaves the call cancelled: call.cancelled, the signal aborted, the handler told once", () => {
+    it('a library failure (limits, bad flags) leaves the call cancelled: call.cancelled, the signal aborted, the handler told once', () => {
       const { call, sink } = makeCall({ maxReceiveMessageSize: 10 });
       const signal = call.signal;
       call.onData(framed('x'.repeat(11)).subarray(0, 5));

@@ -80,12 +80,15 @@ describe('Server connection options', () => {
 
   it("'h2grpc.admit_connection' decides per socket", async () => {
     const seen: string[] = [];
-    const started = await startEchoServer({}, {
-      'h2grpc.admit_connection': (socket) => {
-        seen.push(String(socket.remoteAddress));
-        return seen.length > 1;
+    const started = await startEchoServer(
+      {},
+      {
+        'h2grpc.admit_connection': (socket) => {
+          seen.push(String(socket.remoteAddress));
+          return seen.length > 1;
+        },
       },
-    });
+    );
     server = started.server;
     const refused = await open(started.port);
     await refused.closed();

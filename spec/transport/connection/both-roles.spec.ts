@@ -447,7 +447,9 @@ for (const transport of ['in-memory duplex pair', 'TCP loopback'] as const) {
         const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
 
         if (process.env.SPEC_FIGURES) {
-          console.log(`      ${transport}: 2 × 16 MiB in ${milliseconds.toFixed(0)} ms; max queued client ${max.clientQueued} server ${max.serverQueued}; max buffered client ${max.clientBuffered} server ${max.serverBuffered}; write() false client ${clientDrains.refusals} server ${serverDrains.refusals}`);
+          console.log(
+            `      ${transport}: 2 × 16 MiB in ${milliseconds.toFixed(0)} ms; max queued client ${max.clientQueued} server ${max.serverQueued}; max buffered client ${max.clientBuffered} server ${max.serverBuffered}; write() false client ${clientDrains.refusals} server ${serverDrains.refusals}`,
+          );
         }
         expect(clientReader.collector.reset).to.equal(null);
         expect(clientReader.bytes()).to.equal(SIZE);

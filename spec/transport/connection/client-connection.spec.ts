@@ -37,7 +37,20 @@ class Collector implements StreamListener {
 }
 
 function request(connection: Http2Connection, port: number, path: string, body: Buffer): { stream: Http2Stream; collector: Collector } {
-  const stream = connection.request([':method', 'POST', ':scheme', 'http', ':path', path, ':authority', `127.0.0.1:${port}`, 'content-type', 'application/grpc', 'te', 'trailers']);
+  const stream = connection.request([
+    ':method',
+    'POST',
+    ':scheme',
+    'http',
+    ':path',
+    path,
+    ':authority',
+    `127.0.0.1:${port}`,
+    'content-type',
+    'application/grpc',
+    'te',
+    'trailers',
+  ]);
   const collector = new Collector();
   stream.setListener(collector);
   stream.write(body, true);
@@ -90,11 +103,24 @@ describe('Http2Connection in the client role (transport API) against our server'
   });
 
   it('ping() measures a round trip', async () => {
-    expect(await connection.ping()).to.be.a('number').and.at.least(0);
+    expect(await connection.ping())
+      .to.be.a('number')
+      .and.at.least(0);
   });
 
   it('reset() sends RST_STREAM and the stream is gone', async () => {
-    const stream = connection.request([':method', 'POST', ':scheme', 'http', ':path', '/grpc.examples.echo.Echo/BidirectionalStreamingEcho', ':authority', 'x', 'content-type', 'application/grpc']);
+    const stream = connection.request([
+      ':method',
+      'POST',
+      ':scheme',
+      'http',
+      ':path',
+      '/grpc.examples.echo.Echo/BidirectionalStreamingEcho',
+      ':authority',
+      'x',
+      'content-type',
+      'application/grpc',
+    ]);
     stream.setListener(new Collector());
     stream.reset(ErrorCode.CANCEL);
     expect(stream.isAborted).to.equal(true);
@@ -103,7 +129,23 @@ describe('Http2Connection in the client role (transport API) against our server'
   });
 
   it('request(headers, true) sends HEADERS with END_STREAM and gets the answer', async () => {
-    const stream = connection.request([':method', 'POST', ':scheme', 'http', ':path', '/grpc.examples.echo.Echo/UnaryEcho', ':authority', 'x', 'content-type', 'application/grpc', 'te', 'trailers'], true);
+    const stream = connection.request(
+      [
+        ':method',
+        'POST',
+        ':scheme',
+        'http',
+        ':path',
+        '/grpc.examples.echo.Echo/UnaryEcho',
+        ':authority',
+        'x',
+        'content-type',
+        'application/grpc',
+        'te',
+        'trailers',
+      ],
+      true,
+    );
     const collector = new Collector();
     stream.setListener(collector);
     await collector.done;

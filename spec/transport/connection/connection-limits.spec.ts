@@ -78,7 +78,8 @@ describe('Http2Connection per-connection limits', () => {
     it('the peer’s RST_STREAMs spend it: the 11th reset gets GOAWAY ENHANCE_YOUR_CALM', async () => {
       server = await serve({ limits }, (stream) => stream.setListener(sink()));
       const raw = await connect();
-      for (let index = 0; index < 10; index++) raw.send([...raw.requestFrames(1 + 2 * index, grpcRequestHeaders(), null, false), frames.rstStream(1 + 2 * index, ErrorCode.CANCEL)]);
+      for (let index = 0; index < 10; index++)
+        raw.send([...raw.requestFrames(1 + 2 * index, grpcRequestHeaders(), null, false), frames.rstStream(1 + 2 * index, ErrorCode.CANCEL)]);
       // Still fine after ten: a PING is answered.
       raw.send(frames.ping(Buffer.from('12345678')));
       await raw.expectFrame(FrameType.PING, (frame) => frame.ack);
@@ -92,7 +93,8 @@ describe('Http2Connection per-connection limits', () => {
       server = await serve({ limits }, (stream) => stream.setListener(sink()));
       const raw = await connect();
       // WINDOW_UPDATE with increment 0 on an open stream: a stream error (RFC 9113 §6.9) we answer with RST_STREAM.
-      for (let index = 0; index < 11; index++) raw.send([...raw.requestFrames(1 + 2 * index, grpcRequestHeaders(), null, false), frames.windowUpdate(1 + 2 * index, 0)]);
+      for (let index = 0; index < 11; index++)
+        raw.send([...raw.requestFrames(1 + 2 * index, grpcRequestHeaders(), null, false), frames.windowUpdate(1 + 2 * index, 0)]);
       await raw.expectGoAway(ErrorCode.ENHANCE_YOUR_CALM);
       await raw.closed();
     });

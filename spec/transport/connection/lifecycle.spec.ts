@@ -281,7 +281,11 @@ describe('Http2Connection lifecycle timers', () => {
       client.ping().then(() => process.stdout.write('ready'));
     `;
     const started = Date.now();
-    const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+      cwd: join(__dirname, '..', '..', '..'),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(result.stderr).to.equal('');
     expect(result.stdout).to.equal('ready');
     expect(result.status).to.equal(0);

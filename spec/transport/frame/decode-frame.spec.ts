@@ -109,7 +109,13 @@ describe('decodeFrame', () => {
 
     it('flags a frame type does not define are ignored', () => {
       expectDecoded(frames.raw(PING, 0xfe, 0, '12345678'), { type: PING, streamId: 0, ack: false, data: Buffer.from('12345678') });
-      expectDecoded(frames.raw(DATA, END_HEADERS | PRIORITY_FLAG, 1, 'x'), { type: DATA, streamId: 1, endStream: false, data: Buffer.from('x'), flowControlLength: 1 });
+      expectDecoded(frames.raw(DATA, END_HEADERS | PRIORITY_FLAG, 1, 'x'), {
+        type: DATA,
+        streamId: 1,
+        endStream: false,
+        data: Buffer.from('x'),
+        flowControlLength: 1,
+      });
     });
 
     it('an unknown type becomes an unknown frame, whatever its stream, flags or payload (§4.1)', () => {

@@ -79,7 +79,9 @@ describe('encodeFrame', () => {
         '000009070000000000' + '00000009' + '00000002' + '78',
       );
       expect(encodeFrame({ type: FrameType.WINDOW_UPDATE, streamId: 0, increment: MAX_STREAM_ID }).toString('hex')).to.equal('0000040800000000007fffffff');
-      expect(encodeFrame({ type: FrameType.CONTINUATION, streamId: 1, endHeaders: true, headerBlock: b('c') }).toString('hex')).to.equal('00000109040000000163');
+      expect(encodeFrame({ type: FrameType.CONTINUATION, streamId: 1, endHeaders: true, headerBlock: b('c') }).toString('hex')).to.equal(
+        '00000109040000000163',
+      );
       expect(encodeFrame({ type: 'unknown', frameType: 0xfa, flags: 0xff, streamId: 2, payload: b('?') }).toString('hex')).to.equal('000001faff000000023f');
     });
 
@@ -104,11 +106,26 @@ describe('encodeFrame', () => {
       ['HEADERS, padded', { type: FrameType.HEADERS, streamId: 1, endStream: false, endHeaders: true, headerBlock: b('block'), padLength: 10 }],
       [
         'HEADERS, priority',
-        { type: FrameType.HEADERS, streamId: 7, endStream: false, endHeaders: true, headerBlock: b('block'), priority: { exclusive: true, dependsOn: MAX_STREAM_ID, weight: 256 } },
+        {
+          type: FrameType.HEADERS,
+          streamId: 7,
+          endStream: false,
+          endHeaders: true,
+          headerBlock: b('block'),
+          priority: { exclusive: true, dependsOn: MAX_STREAM_ID, weight: 256 },
+        },
       ],
       [
         'HEADERS, padded + priority, empty block',
-        { type: FrameType.HEADERS, streamId: 7, endStream: true, endHeaders: true, headerBlock: b(''), priority: { exclusive: false, dependsOn: 0, weight: 1 }, padLength: 4 },
+        {
+          type: FrameType.HEADERS,
+          streamId: 7,
+          endStream: true,
+          endHeaders: true,
+          headerBlock: b(''),
+          priority: { exclusive: false, dependsOn: 0, weight: 1 },
+          padLength: 4,
+        },
       ],
       ['PRIORITY, exclusive', { type: FrameType.PRIORITY, streamId: 3, priority: { exclusive: true, dependsOn: 1, weight: 1 } }],
       ['PRIORITY, weight 256', { type: FrameType.PRIORITY, streamId: 3, priority: { exclusive: false, dependsOn: MAX_STREAM_ID, weight: 256 } }],

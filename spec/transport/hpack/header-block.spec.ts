@@ -1,11 +1,6 @@
 import { expect } from 'chai';
 import { ConnectionError, ErrorCode } from '../../../lib/transport/errors';
-import {
-  encodeStaticHeaderBlock,
-  HeaderBlockDecoder,
-  HeaderBlockEncoder,
-  type HeaderList,
-} from '../../../lib/transport/hpack/header-block';
+import { encodeStaticHeaderBlock, HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../../../lib/transport/hpack/header-block';
 
 const NO_LIMIT = 1 << 30;
 
@@ -54,27 +49,82 @@ interface Example {
 }
 
 const requestHeaders = {
-  first: [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'www.example.com']] as Array<[string, string]>,
-  second: [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'www.example.com'], ['cache-control', 'no-cache']] as Array<[string, string]>,
-  third: [[':method', 'GET'], [':scheme', 'https'], [':path', '/index.html'], [':authority', 'www.example.com'], ['custom-key', 'custom-value']] as Array<[string, string]>,
+  first: [
+    [':method', 'GET'],
+    [':scheme', 'http'],
+    [':path', '/'],
+    [':authority', 'www.example.com'],
+  ] as Array<[string, string]>,
+  second: [
+    [':method', 'GET'],
+    [':scheme', 'http'],
+    [':path', '/'],
+    [':authority', 'www.example.com'],
+    ['cache-control', 'no-cache'],
+  ] as Array<[string, string]>,
+  third: [
+    [':method', 'GET'],
+    [':scheme', 'https'],
+    [':path', '/index.html'],
+    [':authority', 'www.example.com'],
+    ['custom-key', 'custom-value'],
+  ] as Array<[string, string]>,
 };
 const requestTables = {
   first: [[':authority', 'www.example.com']] as Array<[string, string]>,
-  second: [['cache-control', 'no-cache'], [':authority', 'www.example.com']] as Array<[string, string]>,
-  third: [['custom-key', 'custom-value'], ['cache-control', 'no-cache'], [':authority', 'www.example.com']] as Array<[string, string]>,
+  second: [
+    ['cache-control', 'no-cache'],
+    [':authority', 'www.example.com'],
+  ] as Array<[string, string]>,
+  third: [
+    ['custom-key', 'custom-value'],
+    ['cache-control', 'no-cache'],
+    [':authority', 'www.example.com'],
+  ] as Array<[string, string]>,
 };
 
 const cookie = 'foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1';
 const responseHeaders = {
-  first: [[':status', '302'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['location', 'https://www.example.com']] as Array<[string, string]>,
-  second: [[':status', '307'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['location', 'https://www.example.com']] as Array<[string, string]>,
-  third: [[':status', '200'], ['cache-control', 'private'], ['date', 'Mon, 21 Oct 2013 20:13:22 GMT'], ['location', 'https://www.example.com'], ['content-encoding', 'gzip'], ['set-cookie', cookie]] as Array<[string, string]>,
+  first: [
+    [':status', '302'],
+    ['cache-control', 'private'],
+    ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+    ['location', 'https://www.example.com'],
+  ] as Array<[string, string]>,
+  second: [
+    [':status', '307'],
+    ['cache-control', 'private'],
+    ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+    ['location', 'https://www.example.com'],
+  ] as Array<[string, string]>,
+  third: [
+    [':status', '200'],
+    ['cache-control', 'private'],
+    ['date', 'Mon, 21 Oct 2013 20:13:22 GMT'],
+    ['location', 'https://www.example.com'],
+    ['content-encoding', 'gzip'],
+    ['set-cookie', cookie],
+  ] as Array<[string, string]>,
 };
 // C.5 / C.6 run with a 256-octet table, so these exercise eviction (RFC 7541 §4.4).
 const responseTables = {
-  first: [['location', 'https://www.example.com'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['cache-control', 'private'], [':status', '302']] as Array<[string, string]>,
-  second: [[':status', '307'], ['location', 'https://www.example.com'], ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'], ['cache-control', 'private']] as Array<[string, string]>,
-  third: [['set-cookie', cookie], ['content-encoding', 'gzip'], ['date', 'Mon, 21 Oct 2013 20:13:22 GMT']] as Array<[string, string]>,
+  first: [
+    ['location', 'https://www.example.com'],
+    ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+    ['cache-control', 'private'],
+    [':status', '302'],
+  ] as Array<[string, string]>,
+  second: [
+    [':status', '307'],
+    ['location', 'https://www.example.com'],
+    ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+    ['cache-control', 'private'],
+  ] as Array<[string, string]>,
+  third: [
+    ['set-cookie', cookie],
+    ['content-encoding', 'gzip'],
+    ['date', 'Mon, 21 Oct 2013 20:13:22 GMT'],
+  ] as Array<[string, string]>,
 };
 
 const sequences: Array<{ title: string; tableSize: number; examples: Example[] }> = [
@@ -136,9 +186,7 @@ const sequences: Array<{ title: string; tableSize: number; examples: Example[] }
     examples: [
       {
         id: 'C.6.1',
-        input:
-          '4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6' +
-          '2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3',
+        input: '4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6' + '2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3',
         output: responseHeaders.first,
         table: responseTables.first,
       },
@@ -304,7 +352,10 @@ describe('hpack header blocks (RFC 7541)', () => {
       // 4033 octets per field: three index hits after the literal itself fit in 16384.
       expect(decoded.headers.length).to.equal(8);
       expect(decoded.headers[1]).to.equal(bigValue);
-      expect(dynamicTable(decoder, 2)).to.deep.equal([['y', 'z'], ['x', bigValue]]);
+      expect(dynamicTable(decoder, 2)).to.deep.equal([
+        ['y', 'z'],
+        ['x', bigValue],
+      ]);
     });
 
     it('counts name + value + 32 per field exactly at the boundary', () => {
@@ -317,15 +368,24 @@ describe('hpack header blocks (RFC 7541)', () => {
 
   describe('encoder', () => {
     const grpcRequest = [
-      ':method', 'POST',
-      ':scheme', 'http',
-      ':path', '/grpc.examples.echo.Echo/UnaryEcho',
-      ':authority', '127.0.0.1:50051',
-      'content-type', 'application/grpc',
-      'te', 'trailers',
-      'user-agent', 'grpc-node-js/1.14.7',
-      'grpc-accept-encoding', 'identity,deflate,gzip',
-      'accept-encoding', 'identity',
+      ':method',
+      'POST',
+      ':scheme',
+      'http',
+      ':path',
+      '/grpc.examples.echo.Echo/UnaryEcho',
+      ':authority',
+      '127.0.0.1:50051',
+      'content-type',
+      'application/grpc',
+      'te',
+      'trailers',
+      'user-agent',
+      'grpc-node-js/1.14.7',
+      'grpc-accept-encoding',
+      'identity,deflate,gzip',
+      'accept-encoding',
+      'identity',
     ];
 
     it('round-trips a gRPC request and never adds to the peer dynamic table', () => {

@@ -108,20 +108,25 @@ describe('malformed messages (RFC 9113 §8.1-§8.3) are reset by the transport',
     ['content-length without any DATA (§8.1.1)', (raw) => raw.requestFrames(1, [...REQUEST, 'content-length', '5'], null)],
     [
       'content-length not reached when the trailers end the stream (§8.1.1)',
-      (raw) => [frames.headers(1, raw.encodeHeaders([...REQUEST, 'content-length', '5'])), frames.data(1, 'ab'), frames.headers(1, raw.encodeHeaders(['x-t', '1']), { endStream: true })],
+      (raw) => [
+        frames.headers(1, raw.encodeHeaders([...REQUEST, 'content-length', '5'])),
+        frames.data(1, 'ab'),
+        frames.headers(1, raw.encodeHeaders(['x-t', '1']), { endStream: true }),
+      ],
     ],
     [
       'a pseudo-header in the trailers (§8.1)',
-      (raw) => [frames.headers(1, raw.encodeHeaders(REQUEST)), frames.data(1, 'ab'), frames.headers(1, raw.encodeHeaders([':path', '/x']), { endStream: true })],
+      (raw) => [
+        frames.headers(1, raw.encodeHeaders(REQUEST)),
+        frames.data(1, 'ab'),
+        frames.headers(1, raw.encodeHeaders([':path', '/x']), { endStream: true }),
+      ],
     ],
     [
       'a connection-specific field in the trailers (§8.2.2)',
       (raw) => [frames.headers(1, raw.encodeHeaders(REQUEST)), frames.headers(1, raw.encodeHeaders(['connection', 'close']), { endStream: true })],
     ],
-    [
-      'trailers without END_STREAM (§8.1)',
-      (raw) => [frames.headers(1, raw.encodeHeaders(REQUEST)), frames.headers(1, raw.encodeHeaders(['x-t', '1']))],
-    ],
+    ['trailers without END_STREAM (§8.1)', (raw) => [frames.headers(1, raw.encodeHeaders(REQUEST)), frames.headers(1, raw.encodeHeaders(['x-t', '1']))]],
   ];
   for (const [what, build] of malformedBodies) {
     it(`${what}: RST_STREAM PROTOCOL_ERROR, the next request is served`, async () => {

@@ -58,7 +58,13 @@ describe('header list validation (RFC 9113 §8.2, §8.3)', () => {
     });
 
     it('treats :authority as optional (empty string when absent)', () => {
-      expect(parseRequestHead([':method', 'GET', ':scheme', 'http', ':path', '/'])).to.deep.equal({ method: 'GET', scheme: 'http', path: '/', authority: '', contentLength: -1 });
+      expect(parseRequestHead([':method', 'GET', ':scheme', 'http', ':path', '/'])).to.deep.equal({
+        method: 'GET',
+        scheme: 'http',
+        path: '/',
+        authority: '',
+        contentLength: -1,
+      });
     });
 
     it('accepts an empty regular value, token characters in names, and obs-text in values', () => {

@@ -112,7 +112,14 @@ describe('FrameReader', () => {
       [
         { type: FrameType.SETTINGS, streamId: 0, ack: false, entries: [{ id: SettingId.INITIAL_WINDOW_SIZE, value: 1 << 20 }] },
         { type: FrameType.SETTINGS, streamId: 0, ack: true, entries: [] },
-        { type: FrameType.HEADERS, streamId: 1, endStream: false, endHeaders: true, headerBlock: b('header-block'), priority: { exclusive: true, dependsOn: 0, weight: 42 } },
+        {
+          type: FrameType.HEADERS,
+          streamId: 1,
+          endStream: false,
+          endHeaders: true,
+          headerBlock: b('header-block'),
+          priority: { exclusive: true, dependsOn: 0, weight: 42 },
+        },
         { type: FrameType.DATA, streamId: 1, endStream: false, data: b('hello'), flowControlLength: 10 },
         { type: FrameType.DATA, streamId: 1, endStream: true, data: b(''), flowControlLength: 0 },
         { type: FrameType.PRIORITY, streamId: 3, priority: { exclusive: false, dependsOn: 1, weight: 200 } },
@@ -148,7 +155,9 @@ describe('FrameReader', () => {
     it('accepts a frame of exactly maxFrameSize (default 16384)', () => {
       const events = read([START, frames.data(1, Buffer.alloc(16384, 7))]).events;
       expect(events).to.have.length(2);
-      expect(events[1]).to.deep.include({ frame: plain({ type: FrameType.DATA, streamId: 1, endStream: false, data: Buffer.alloc(16384, 7), flowControlLength: 16384 }) });
+      expect(events[1]).to.deep.include({
+        frame: plain({ type: FrameType.DATA, streamId: 1, endStream: false, data: Buffer.alloc(16384, 7), flowControlLength: 16384 }),
+      });
     });
 
     it('rejects a frame over maxFrameSize with FRAME_SIZE_ERROR as soon as its header arrives', () => {
@@ -187,9 +196,7 @@ describe('FrameReader', () => {
 
     it('joins PUSH_PROMISE + CONTINUATION the same way', () => {
       const events = read([START, frames.pushPromise(1, 4, 'x', { endHeaders: false }), frames.continuation(1, 'y')]).events;
-      expect(events[1]).to.deep.equal(
-        frameEvent({ type: FrameType.PUSH_PROMISE, streamId: 1, promisedStreamId: 4, endHeaders: true, headerBlock: b('xy') }),
-      );
+      expect(events[1]).to.deep.equal(frameEvent({ type: FrameType.PUSH_PROMISE, streamId: 1, promisedStreamId: 4, endHeaders: true, headerBlock: b('xy') }));
     });
 
     it('delivers nothing while the block is still open', () => {
@@ -264,7 +271,11 @@ describe('FrameReader', () => {
 
     it('counts CONTINUATION frames per block: the count starts over with each HEADERS', () => {
       const options = { expectPreface: true, maxContinuationFrames: 2 };
-      const twoBlocks = [1, 3].flatMap((id) => [frames.headers(id, 'a', { endHeaders: false }), frames.continuation(id, '', false), frames.continuation(id, 'b')]);
+      const twoBlocks = [1, 3].flatMap((id) => [
+        frames.headers(id, 'a', { endHeaders: false }),
+        frames.continuation(id, '', false),
+        frames.continuation(id, 'b'),
+      ]);
       const sink = read([START, ...twoBlocks], options);
       expect(sink.connectionErrors).to.deep.equal([]);
       expect(sink.events).to.have.length(3);

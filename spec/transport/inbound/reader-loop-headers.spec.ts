@@ -20,7 +20,10 @@ describe('ReaderLoop: HEADERS opening peer streams (server)', () => {
     host.request(1);
     host.request(3, { endStream: true });
     expect(host.errors).to.deep.equal([]);
-    expect(host.opened.map(({ id, endStream }) => [id, endStream])).to.deep.equal([[1, false], [3, true]]);
+    expect(host.opened.map(({ id, endStream }) => [id, endStream])).to.deep.equal([
+      [1, false],
+      [3, true],
+    ]);
     expect(host.opened[0].headers).to.deep.equal(REQUEST);
     expect(host.opened[0].head).to.deep.equal({ method: 'POST', scheme: 'http', path: '/svc/Method', authority: 'localhost', contentLength: -1 });
     expect(host.registry.lastPeerStreamId).to.equal(3);
@@ -135,7 +138,7 @@ describe('ReaderLoop: trailers', () => {
     expect(host.errors).to.deep.equal([`stream 1 ${PROTOCOL_ERROR}`]);
   });
 
-  it('HEADERS after the peer\'s END_STREAM are a stream STREAM_CLOSED', () => {
+  it("HEADERS after the peer's END_STREAM are a stream STREAM_CLOSED", () => {
     const host = openStream();
     host.stream(1).pause();
     host.receive(frames.data(1, '', { endStream: true }));

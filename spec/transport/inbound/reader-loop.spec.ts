@@ -91,7 +91,7 @@ describe('ReaderLoop: DATA', () => {
     expect(host.events.get(1)).to.deep.equal(['data:abcdefghij', 'end']);
   });
 
-  it('DATA on an idle stream (the peer\'s or ours) is a connection PROTOCOL_ERROR (RFC 9113 §5.1)', () => {
+  it("DATA on an idle stream (the peer's or ours) is a connection PROTOCOL_ERROR (RFC 9113 §5.1)", () => {
     const peerIdle = withOpenStream();
     peerIdle.receive(frames.data(3, 'x'));
     expect(peerIdle.errors).to.deep.equal([`connection ${PROTOCOL_ERROR}`]);
@@ -118,7 +118,7 @@ describe('ReaderLoop: DATA', () => {
     expect(host.items).to.deep.equal([{ kind: 'outgoingWindowUpdate', streamId: 0, increment: 20000, window: host.connectionReceiveWindow }]);
   });
 
-  it('DATA after the peer\'s END_STREAM is a stream STREAM_CLOSED (RFC 9113 §6.1)', () => {
+  it("DATA after the peer's END_STREAM is a stream STREAM_CLOSED (RFC 9113 §6.1)", () => {
     const host = withOpenStream();
     const stream = host.stream(1);
     stream.pause();

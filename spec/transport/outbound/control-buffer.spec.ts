@@ -205,7 +205,7 @@ describe('ControlBuffer', () => {
   });
 
   describe('transport responses', () => {
-    it("are PING ACKs, incoming SETTINGS, window updates, and resets the peer sent or caused", () => {
+    it('are PING ACKs, incoming SETTINGS, window updates, and resets the peer sent or caused', () => {
       expect(isTransportResponse(pingAck())).to.equal(true);
       expect(isTransportResponse(settingsIn())).to.equal(true);
       expect(isTransportResponse(resetResponse())).to.equal(true);

@@ -285,8 +285,16 @@ describe('FrameWriter', () => {
       ['RST_STREAM', (w: FrameWriter) => w.rstStream(3, ErrorCode.CANCEL), { type: FrameType.RST_STREAM, streamId: 3, errorCode: ErrorCode.CANCEL }],
       ['WINDOW_UPDATE', (w: FrameWriter) => w.windowUpdate(3, 16384), { type: FrameType.WINDOW_UPDATE, streamId: 3, increment: 16384 }],
       ['PING', (w: FrameWriter) => w.ping(true, Buffer.from('ABCDEFGH')), { type: FrameType.PING, streamId: 0, ack: true, data: Buffer.from('ABCDEFGH') }],
-      ['GOAWAY', (w: FrameWriter) => w.goAway(7, ErrorCode.NO_ERROR, Buffer.from('bye')), { type: FrameType.GOAWAY, streamId: 0, lastStreamId: 7, errorCode: 0, debugData: Buffer.from('bye') }],
-      ['SETTINGS', (w: FrameWriter) => w.settings([{ id: SettingId.MAX_FRAME_SIZE, value: 20000 }]), { type: FrameType.SETTINGS, streamId: 0, ack: false, entries: [{ id: SettingId.MAX_FRAME_SIZE, value: 20000 }] }],
+      [
+        'GOAWAY',
+        (w: FrameWriter) => w.goAway(7, ErrorCode.NO_ERROR, Buffer.from('bye')),
+        { type: FrameType.GOAWAY, streamId: 0, lastStreamId: 7, errorCode: 0, debugData: Buffer.from('bye') },
+      ],
+      [
+        'SETTINGS',
+        (w: FrameWriter) => w.settings([{ id: SettingId.MAX_FRAME_SIZE, value: 20000 }]),
+        { type: FrameType.SETTINGS, streamId: 0, ack: false, entries: [{ id: SettingId.MAX_FRAME_SIZE, value: 20000 }] },
+      ],
     ] as const) {
       it(`writes a ${name} frame correctly wherever the slab ends (header in the last 9..20 bytes)`, () => {
         const failures: string[] = [];
@@ -322,9 +330,7 @@ describe('FrameWriter', () => {
       const joined = Buffer.concat(parts.map(({ frame }) => (frame as { headerBlock: Buffer }).headerBlock));
       expect(joined.equals(block)).to.equal(true);
       // The real reader joins them back into one HEADERS frame.
-      expect(readAll(wire, maxFrameSize)).to.deep.equal([
-        plain({ type: FrameType.HEADERS, streamId, endStream, endHeaders: true, headerBlock: block }),
-      ]);
+      expect(readAll(wire, maxFrameSize)).to.deep.equal([plain({ type: FrameType.HEADERS, streamId, endStream, endHeaders: true, headerBlock: block })]);
     }
 
     it('writes a block of exactly maxFrameSize as a single HEADERS frame', () => {

@@ -302,13 +302,7 @@ describe('LoopyWriter', () => {
     const data = dataFrames(h.newFrames());
     // Each turn gives a stream one frame of at most 16 KiB, filled from as many of its queued
     // writes as fit; s3 alternates with s1 until it is done.
-    expect(data.map((frame) => `${frame.streamId}:${frame.data.length}`)).to.deep.equal([
-      '1:16384',
-      '3:16384',
-      '1:16384',
-      '3:13616',
-      '1:7232',
-    ]);
+    expect(data.map((frame) => `${frame.streamId}:${frame.data.length}`)).to.deep.equal(['1:16384', '3:16384', '1:16384', '3:13616', '1:7232']);
   });
 
   it('uses the max frame size from the peer SETTINGS', async () => {
@@ -754,7 +748,12 @@ describe('LoopyWriter', () => {
       | { op: 'settings'; initialWindow: number };
     const STREAM_IDS = [1, 3, 5];
     const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ op: fc.constant('write' as const), stream: fc.constantFrom(...STREAM_IDS), length: fc.integer({ min: 0, max: 40000 }), end: fc.constant(false) }),
+      fc.record({
+        op: fc.constant('write' as const),
+        stream: fc.constantFrom(...STREAM_IDS),
+        length: fc.integer({ min: 0, max: 40000 }),
+        end: fc.constant(false),
+      }),
       fc.record({ op: fc.constant('update' as const), stream: fc.constantFrom(0, ...STREAM_IDS), increment: fc.integer({ min: 1, max: 30000 }) }),
       fc.record({ op: fc.constant('settings' as const), initialWindow: fc.integer({ min: 0, max: 100000 }) }),
     );

@@ -176,7 +176,9 @@ describe('Http2Stream', () => {
       const host = new FakeHost();
       const stream = peerStream(host);
       host.maxSendHeaderListSize = 40;
-      expect(() => stream.sendHeaders(['x-long', 'y'.repeat(10)])).to.throw(HeaderListTooLargeError).with.property('limit', 40);
+      expect(() => stream.sendHeaders(['x-long', 'y'.repeat(10)]))
+        .to.throw(HeaderListTooLargeError)
+        .with.property('limit', 40);
       expect(stream.headersSent).to.equal(false);
       expect(() => stream.end(['grpc-message', 'z'.repeat(10)])).to.throw(HeaderListTooLargeError);
       expect(stream.localEnded).to.equal(false);

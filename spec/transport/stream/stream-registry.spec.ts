@@ -20,7 +20,7 @@ function stream(id: number): Http2Stream {
 
 describe('StreamRegistry', () => {
   describe('ids and parity', () => {
-    it('a server allocates even ids from 2 and treats odd ids as the peer\'s (RFC 9113 §5.1.1)', () => {
+    it("a server allocates even ids from 2 and treats odd ids as the peer's (RFC 9113 §5.1.1)", () => {
       const registry = new StreamRegistry(SERVER_PEER);
       expect([registry.allocateLocalId(), registry.allocateLocalId(), registry.allocateLocalId()]).to.deep.equal([2, 4, 6]);
       expect(registry.nextLocalStreamId).to.equal(8);
@@ -29,7 +29,7 @@ describe('StreamRegistry', () => {
       expect(registry.isPeerInitiated(2)).to.equal(false);
     });
 
-    it('a client allocates odd ids from 1 and treats even ids as the peer\'s', () => {
+    it("a client allocates odd ids from 1 and treats even ids as the peer's", () => {
       const registry = new StreamRegistry(CLIENT_PEER);
       expect([registry.allocateLocalId(), registry.allocateLocalId()]).to.deep.equal([1, 3]);
       expect(registry.isPeerInitiated(2)).to.equal(true);
@@ -76,10 +76,20 @@ describe('StreamRegistry', () => {
       registry.openedByPeer(9);
       registry.openedByPeer(11);
       registry.openedByPeer(17);
-      expect([1, 3, 5, 7, 9, 11, 13, 15, 17].map((id) => registry.wasOpenedByPeer(id))).to.deep.equal([true, false, false, false, true, true, false, false, true]);
+      expect([1, 3, 5, 7, 9, 11, 13, 15, 17].map((id) => registry.wasOpenedByPeer(id))).to.deep.equal([
+        true,
+        false,
+        false,
+        false,
+        true,
+        true,
+        false,
+        false,
+        true,
+      ]);
     });
 
-    it('a first id above the peer\'s first id skips the ids below it', () => {
+    it("a first id above the peer's first id skips the ids below it", () => {
       const server = new StreamRegistry(SERVER_PEER);
       server.openedByPeer(5);
       expect([1, 3, 5].map((id) => server.wasOpenedByPeer(id))).to.deep.equal([false, false, true]);
