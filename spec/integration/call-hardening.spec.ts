@@ -98,8 +98,15 @@ describe('integration: call hardening', () => {
       }));
       const raw = await connect(port);
       raw.request(1, grpcRequestHeaders(SERVER_STREAMING), echoRequest('go'));
-      // The peer never sends WINDOW_UPDATE: the handler ends up waiting for 'drain'.
+      // The peer never sends WINDOW_UPDATE: the handler ends up waiting for 'drain' (once the
+      // stream's quota is full; before that write() may only ask it to wait for the next turn).
       await eventually(() => call !== undefined && call.writableNeedDrain);
+      let settled = -1;
+      await eventually(() => {
+        const same = settled === writes;
+        settled = writes;
+        return same && call!.writableNeedDrain;
+      });
       const before = writes;
       raw.send(frames.rstStream(1, ErrorCode.CANCEL));
       await roundTrip(raw);

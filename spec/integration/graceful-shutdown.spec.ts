@@ -58,6 +58,9 @@ describe('integration: shutdown', () => {
     await peer.expectRstStream(5, ErrorCode.REFUSED_STREAM);
     for (const answer of held) answer();
     expect((await peer.expectResponse(1)).grpcStatus).to.equal('0');
+    // The closing GOAWAY does not name the refused stream 5: last-stream-id never increases (RFC 9113 §6.8).
+    const closing = await peer.expectGoAway(ErrorCode.NO_ERROR);
+    expect(closing.lastStreamId).to.equal(3);
     await peer.closed();
     await eventually(() => shutDown);
   });

@@ -145,6 +145,8 @@ describe('stream state through the Http2Stream handle (property)', () => {
           streamReleased: () => {},
           exemptFromDataRate: () => {},
           maxSendHeaderListSize: Infinity,
+          spendWrite: () => true,
+          queueDrain: (stream: Http2Stream) => stream.deliverDrain(),
         };
         // Opened the way the connection opens streams: ours with sendHeaders(), the peer's with
         // its END_STREAM delivered through receiveEnd().

@@ -48,6 +48,12 @@ export class FakeReaderHost implements ReaderHost, StreamHost {
   invalidFrameBudget = Infinity;
   resetBudget = Infinity;
   readonly maxSendHeaderListSize = Infinity;
+  spendWrite(): boolean {
+    return true;
+  }
+  queueDrain(stream: Http2Stream): void {
+    stream.deliverDrain();
+  }
 
   constructor(readonly peer: Peer = SERVER_PEER) {
     this.registry = new StreamRegistry(peer);

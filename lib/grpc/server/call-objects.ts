@@ -93,6 +93,12 @@ class RequestReaderMembers {
     return this.iterator({ destroyOnReturn: false });
   }
   onMessage(message: unknown): void {
+    // push(null) would end the requests early (and the next push would throw): a deserializer
+    // that yields null is an error of the call, not its end.
+    if (message === null) {
+      this.core.fail(Status.INTERNAL, 'Request deserializer returned null');
+      return;
+    }
     if (!this.push(message)) this.core.pause();
   }
   onHalfClose(): void {

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { ConnectionError, ErrorCode, type Initiator, StreamError, UserError } from '../errors';
+import { ConnectionError, ErrorCode, HeaderListTooLargeError, type Initiator, StreamError, UserError } from '../errors';
 import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
 import { CLIENT_PREFACE } from '../frame/frame-type';
-import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../hpack/header-block';
+import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList, headerListSize } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop } from '../inbound/reader-loop';
@@ -73,6 +73,12 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
 /** How long to wait for that ACK before sending the final GOAWAY anyway. */
 const HEADS_UP_TIMEOUT_MS = 1000;
+/**
+ * Writes all streams of a connection may make in one event-loop turn before write() asks them to
+ * wait for the next (their onDrain). 100 handlers of tiny messages each refilling a 64 KiB quota
+ * made ~160 000 writes in one turn (1.5 s frozen); ~4096 writes are a few tens of ms.
+ */
+const WRITES_PER_TURN = 4096;
 
 /**
  * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
@@ -151,6 +157,37 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
   private readonly maxSendHeaderListCap: number;
+  /**
+   * The highest peer stream id we accepted: GOAWAY's last-stream-id. Refused streams do not
+   * count, so a later GOAWAY never names a higher id than an earlier one (RFC 9113 §6.8).
+   */
+  private lastAcceptedStreamId = 0;
+  private readonly gracefulCloseMs: number;
+  private writesLeft = WRITES_PER_TURN;
+  private turnScheduled = false;
+  /** Streams whose writers may go on, served at the start of the next turn while its budget lasts. */
+  private drainQueue: Http2Stream[] = [];
+  private readonly onTurn = (): void => {
+    this.turnScheduled = false;
+    this.writesLeft = WRITES_PER_TURN;
+    const queue = this.drainQueue;
+    let served = 0;
+    try {
+      while (served < queue.length && this.writesLeft > 0) {
+        const stream = queue[served++];
+        stream.drainQueued = false;
+        stream.deliverDrain();
+      }
+    } catch (error) {
+      // A drain listener threw (a user bug): as when it threw inside the writer, the connection
+      // fails and its calls are cancelled, rather than the exception escaping the event loop.
+      this.drainQueue = [];
+      this.writerFailed(error);
+      return;
+    }
+    this.drainQueue = served === queue.length ? [] : queue.slice(served);
+    if (this.drainQueue.length > 0 && !this.turnScheduled) this.scheduleTurn();
+  };
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -190,7 +227,9 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
       maxHeaderBlockSize: limits.maxHeaderBlockSize,
       maxContinuationFrames: limits.maxContinuationFrames,
     });
-    this.lifecycle = new ConnectionLifecycle(this, { ...DEFAULT_LIFECYCLE, ...options.lifecycle });
+    const lifecycle = { ...DEFAULT_LIFECYCLE, ...options.lifecycle };
+    this.gracefulCloseMs = lifecycle.writeStallTimeoutMs;
+    this.lifecycle = new ConnectionLifecycle(this, lifecycle, this.peer.enforcesPingPolicy);
     // A larger table than the default applies at once (the peer may use less); a smaller one
     // waits for the SETTINGS ACK.
     if (this.localSettings.headerTableSize > 4096) this.decoder.setMaxTableSize(this.localSettings.headerTableSize);
@@ -240,6 +279,9 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   request(headers: HeaderList, endStream = false): Http2Stream {
     if (this.peer.role !== 'client') throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
+    // Checked before an id is taken, so a refused request leaves nothing behind.
+    const size = headerListSize(headers);
+    if (size > this.maxSendHeaderListSize) throw new HeaderListTooLargeError(size, this.maxSendHeaderListSize);
     const id = this.registry.allocateLocalId();
     // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
     const stream = new Http2Stream(id, this, new ReceiveWindow(this.localSettings.initialWindowSize), this.writeQuota, {
@@ -307,7 +349,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     }
     if (this.closed || this.goingAway) return;
     this.goingAway = true;
-    this.put({ kind: 'goAway', lastStreamId: this.registry.lastPeerStreamId, errorCode, debugData: Buffer.from(debug), closeConnection: false });
+    this.put({ kind: 'goAway', lastStreamId: this.lastAcceptedStreamId, errorCode, debugData: Buffer.from(debug), closeConnection: false });
     this.closeIfIdle();
   }
 
@@ -334,14 +376,16 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.socket.off('data', this.onSocketData);
     this.controlBuffer.put({
       kind: 'goAway',
-      lastStreamId: this.registry.lastPeerStreamId,
+      lastStreamId: this.lastAcceptedStreamId,
       errorCode,
       debugData: Buffer.from(debug),
       closeConnection: true,
     });
     this.failStreams(errorCode === ErrorCode.NO_ERROR ? ErrorCode.CANCEL : errorCode, initiator);
-    // A peer that does not read must not keep the socket open: give the GOAWAY a moment, then destroy.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    // A peer that does not read must not keep the socket open: after an error give the GOAWAY a
+    // moment, then destroy; after a graceful end give it as long as any write may stall, so a slow
+    // reader still gets the tail of its last response.
+    setTimeout(() => this.socket.destroy(), errorCode === ErrorCode.NO_ERROR ? this.gracefulCloseMs : 1000).unref();
   }
 
   private failStreams(errorCode: number, initiator: Initiator): void {
@@ -400,8 +444,28 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   streamClosed(stream: Http2Stream): void {
     if (!this.registry.remove(stream)) return;
     if (stream.holdAfterClose()) this.retainedClosed++;
+    this.lifecycle.unwatchDataRate(stream);
     this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
+  }
+
+  /** @internal */
+  spendWrite(): boolean {
+    if (!this.turnScheduled) this.scheduleTurn();
+    return --this.writesLeft >= 0;
+  }
+
+  /** @internal */
+  queueDrain(stream: Http2Stream): void {
+    if (stream.drainQueued) return;
+    stream.drainQueued = true;
+    this.drainQueue.push(stream);
+    if (!this.turnScheduled) this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    this.turnScheduled = true;
+    setImmediate(this.onTurn);
   }
 
   /** @internal */
@@ -450,6 +514,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
       by: 'remote',
       headers,
     });
+    this.lastAcceptedStreamId = id;
     stream.headersTruncated = head === null;
     stream.requestHead = head;
     if (head !== null) stream.expectedLength = head.contentLength;
@@ -561,7 +626,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   /** @internal */
   resetSlowStream(stream: Http2Stream): void {
     // Kestrel answers a too-slow request body the same way: the stream ends, the connection stays.
-    stream.reset(ErrorCode.CANCEL);
+    // A reset the library decides: the application hears it (onReset), as for any stream error.
+    this.streamError(new StreamError(stream.id, ErrorCode.CANCEL, 'request data below the minimum rate'));
   }
 
   /** @internal */

@@ -121,6 +121,8 @@ export class ConnectionLifecycle {
   constructor(
     private readonly host: LifecycleHost,
     private readonly options: LifecycleOptions,
+    /** Whether the peer's PINGs are policed (a server's enforcement policy). */
+    private readonly enforcePings = true,
   ) {
     this.handshakeTimer = unrefTimer(() => this.host.destroy(), options.handshakeTimeoutMs);
     this.idleSince = Date.now();
@@ -144,6 +146,7 @@ export class ConnectionLifecycle {
 
   /** The peer sent a PING (not an ACK). Throws ConnectionError(ENHANCE_YOUR_CALM, "too_many_pings") past the strikes. */
   peerPing(): void {
+    if (!this.enforcePings) return;
     const now = Date.now();
     const last = this.lastPeerPingAt;
     this.lastPeerPingAt = now;

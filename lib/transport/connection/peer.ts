@@ -22,6 +22,8 @@ export interface Peer {
   readonly twoStepGoAway: boolean;
   /** Our streams above a received GOAWAY's last id were never processed (retryable elsewhere). */
   readonly dropsUnprocessedOnGoAway: boolean;
+  /** We police the peer's PINGs (grpc-go's server enforcement policy); a client answers a server's keepalive freely. */
+  readonly enforcesPingPolicy: boolean;
 }
 
 export const SERVER_PEER: Peer = {
@@ -33,6 +35,7 @@ export const SERVER_PEER: Peer = {
   sendsPreface: false,
   twoStepGoAway: true,
   dropsUnprocessedOnGoAway: false,
+  enforcesPingPolicy: true,
 };
 
 export const CLIENT_PEER: Peer = {
@@ -44,6 +47,7 @@ export const CLIENT_PEER: Peer = {
   sendsPreface: true,
   twoStepGoAway: false,
   dropsUnprocessedOnGoAway: true,
+  enforcesPingPolicy: false,
 };
 
 /** Whether `id` is one the remote end would open (odd ids are client-initiated). */

@@ -80,6 +80,9 @@ export class ControlBuffer {
     if ((item.kind === 'incomingWindowUpdate' || item.kind === 'outgoingWindowUpdate') && this.waiter === null && this.mergeWindowUpdate(item)) {
       return true;
     }
+    // A peer's SETTINGS may change every stream window (INITIAL_WINDOW_SIZE): updates after it
+    // must not merge into ones queued before it, or they would apply in the wrong order.
+    if (item.kind === 'incomingSettings') this.windowUpdates?.clear();
     if (isTransportResponse(item)) {
       this.transportResponses++;
       if (!this.throttled && this.transportResponses >= this.threshold) {
@@ -89,8 +92,9 @@ export class ControlBuffer {
     }
     const waiter = this.waiter;
     if (waiter !== null) {
-      // The writer is parked on an empty queue: hand the item over directly.
+      // The writer is parked on an empty queue: hand the item over directly (counted in and out).
       this.waiter = null;
+      if (item.kind === 'data') this.bytes += item.data.length;
       this.afterTake(item);
       waiter(item);
       return true;

@@ -37,6 +37,10 @@ export interface StreamHost {
   exemptFromDataRate(stream: Http2Stream): void;
   /** The largest header list we may send now: the peer's SETTINGS_MAX_HEADER_LIST_SIZE and our cap. */
   readonly maxSendHeaderListSize: number;
+  /** Counts one write against the connection's budget for this event-loop turn; false once it is spent. */
+  spendWrite(): boolean;
+  /** The stream's writer may go on: call deliverDrain() at the start of a turn with budget left. */
+  queueDrain(stream: Http2Stream): void;
 }
 
 /**
@@ -181,8 +185,11 @@ export class Http2Stream {
     this.queuedWrites++;
     this.host.queuedBytesChanged(data.length);
     this.host.put({ kind: 'data', streamId: this.id, data, endStream });
-    if (this.quotaUsed < this.writeQuota) return true;
+    const withinQuota = this.quotaUsed < this.writeQuota;
+    if (this.host.spendWrite() && withinQuota) return true;
     this.wantDrain = true;
+    // Only the connection's budget for this turn holds it back: it may go on next turn.
+    if (withinQuota) this.host.queueDrain(this);
     return false;
   }
 
@@ -400,10 +407,21 @@ export class Http2Stream {
     this.queuedBytes -= bytes;
     this.queuedWrites -= writes;
     this.host.queuedBytesChanged(-bytes);
-    if (this.wantDrain && this.quotaUsed < this.writeQuota) {
-      this.wantDrain = false;
-      if (this.listener !== null && this.state !== 'closed') this.listener.onDrain();
-    }
+    if (this.wantDrain && this.quotaUsed < this.writeQuota) this.host.queueDrain(this);
+  }
+
+  /** @internal Set while the connection holds this stream in its drain queue. */
+  drainQueued = false;
+
+  /**
+   * @internal The connection's turn: the writer that write() told to wait may go on. Never from
+   * inside the writer's loop, so handlers refilling their streams get one event-loop turn each
+   * round and a turn's writes stay within the connection's budget.
+   */
+  deliverDrain(): void {
+    if (!this.wantDrain || this.quotaUsed >= this.writeQuota) return;
+    this.wantDrain = false;
+    if (this.listener !== null && this.state !== 'closed') this.listener.onDrain();
   }
 
   /** @internal Our END_STREAM reached the frame writer. */

@@ -128,6 +128,14 @@ describe('Http2Connection in the client role (transport API) against our server'
     await connection.ping(); // the connection is still good after the reset
   });
 
+  it('request() with a header list over the limit throws before taking a stream id or a slot', () => {
+    const before = connection.availableStreams;
+    const big = [':method', 'POST', ':scheme', 'http', ':path', '/x', ':authority', 'x', 'x-big', 'v'.repeat(70_000)];
+    expect(() => connection.request(big)).to.throw(/exceeds the limit/);
+    expect(connection.availableStreams).to.equal(before);
+    expect(connection.stats.streams).to.equal(0);
+  });
+
   it('request(headers, true) sends HEADERS with END_STREAM and gets the answer', async () => {
     const stream = connection.request(
       [

@@ -151,6 +151,22 @@ describe('Http2Connection lifecycle timers', () => {
   });
 
   describe('ping policy (grpc-go enforcement)', () => {
+    it('is a server policy: a client answers a server that pings it often, and stays connected', async () => {
+      const { duplexPair } = await import('../../support/duplex-pair');
+      const { createClientConnection, createServerConnection } = await import('../../../lib/transport');
+      const [a, b] = duplexPair();
+      const pinging = createServerConnection(a, { lifecycle: { keepaliveTimeMs: 20, keepaliveTimeoutMs: 1000 } });
+      const client = createClientConnection(b);
+      const errors: string[] = [];
+      client.on('connectionError', (error) => errors.push(error.reason));
+      await delay(300); // ~15 keepalive PINGs from the server, well past two strikes
+      expect(errors).to.deep.equal([]);
+      expect(client.isClosed).to.equal(false);
+      expect(pinging.isClosed).to.equal(false);
+      client.close();
+      pinging.close();
+    });
+
     it('without calls, the third strike past the limit gets GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings")', async () => {
       await start({});
       const raw = await connect();
@@ -234,6 +250,17 @@ describe('Http2Connection lifecycle timers', () => {
       await raw.expectRstStream(1, ErrorCode.CANCEL, 3000);
       raw.request(3, grpcRequestHeaders(), null);
       await raw.expectResponse(3);
+    });
+
+    it('the application hears the reset (onReset), so nothing it does later writes to a closed stream', async () => {
+      const resets: number[] = [];
+      server = await serveBare({ lifecycle }, (stream) => {
+        stream.setListener({ ...sink(), onReset: (code) => resets.push(code) });
+      });
+      const raw = await connect();
+      raw.openStream(1);
+      await raw.expectRstStream(1, ErrorCode.CANCEL, 3000);
+      expect(resets).to.deep.equal([ErrorCode.CANCEL]);
     });
 
     it('leaves streams alone that send fast enough, that ended, or that the application exempted', async () => {

@@ -341,6 +341,14 @@ describe('ControlBuffer', () => {
   });
 
   describe('window update merging', () => {
+    it("does not merge a stream's update across a peer SETTINGS (its INITIAL_WINDOW_SIZE applies in between)", () => {
+      const buffer = new ControlBuffer();
+      buffer.put(incomingUpdate(3, 10));
+      buffer.put({ kind: 'incomingSettings', entries: [{ id: 4, value: 0 }] });
+      buffer.put(incomingUpdate(3, 20));
+      expect(drain(buffer).map((item) => item.kind)).to.deep.equal(['incomingWindowUpdate', 'incomingSettings', 'incomingWindowUpdate']);
+    });
+
     it('merges a WINDOW_UPDATE flood on one stream into the queued item', () => {
       const { buffer } = recording();
       buffer.put(data());
@@ -384,6 +392,19 @@ describe('ControlBuffer', () => {
   });
 
   describe('hard caps', () => {
+    it('DATA handed straight to a waiting writer leaves the byte count where it was (no drift below zero)', async () => {
+      let overflows = 0;
+      const buffer = new ControlBuffer({ maxBytes: 5, onOverflow: () => overflows++ });
+      for (let index = 0; index < 100; index++) {
+        const pending = buffer.getBlocking();
+        buffer.put(data());
+        await pending;
+      }
+      expect(buffer.queuedBytes).to.equal(0);
+      for (let index = 0; index < 6; index++) buffer.put(data());
+      expect(overflows).to.equal(1);
+    });
+
     it('calls onOverflow once when more items than maxItems are queued', () => {
       let overflows = 0;
       const buffer = new ControlBuffer({ maxItems: 10, onOverflow: () => overflows++ });

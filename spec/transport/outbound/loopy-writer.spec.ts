@@ -96,6 +96,12 @@ class RecordingStreamHost implements StreamHost {
   }
   streamReleased(): void {}
   readonly maxSendHeaderListSize = Infinity;
+  spendWrite(): boolean {
+    return true;
+  }
+  queueDrain(stream: Http2Stream): void {
+    stream.deliverDrain();
+  }
   exemptFromDataRate(): void {}
 
   streamClosed(stream: Http2Stream): void {

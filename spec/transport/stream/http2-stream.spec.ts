@@ -15,6 +15,12 @@ class FakeHost implements StreamHost {
   readonly exempted: Http2Stream[] = [];
   queued = 0;
   maxSendHeaderListSize = Infinity;
+  spendWrite(): boolean {
+    return true;
+  }
+  queueDrain(stream: Http2Stream): void {
+    stream.deliverDrain();
+  }
 
   put(item: ControlItem): boolean {
     this.items.push(item);

@@ -12,6 +12,8 @@ const host: StreamHost = {
   streamReleased: () => {},
   exemptFromDataRate: () => {},
   maxSendHeaderListSize: Infinity,
+  spendWrite: () => true,
+  queueDrain: (stream: Http2Stream) => stream.deliverDrain(),
 };
 
 function stream(id: number): Http2Stream {
