@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, openedState, remoteCanSend, type StreamState } from '../../lib/transport/stream/stream-state';
 import { ReceiveWindow } from '../../lib/transport/flow-control';
-import { Http2Stream, type StreamHost } from '../../lib/transport/stream/http2-stream';
+import { Http2Stream } from '../../lib/transport/stream/http2-stream';
+import { quietStreamHost } from '../support/stream-host';
 
 type Event = 'localEnd' | 'remoteEnd' | 'reset';
 
@@ -137,17 +138,7 @@ describe('stream state through the Http2Stream handle (property)', () => {
     fc.assert(
       fc.property(openingArbitrary, events, (opening, sequence) => {
         let closedReports = 0;
-        const host: StreamHost = {
-          put: () => true,
-          consumed: () => {},
-          streamClosed: () => void closedReports++,
-          queuedBytesChanged: () => {},
-          streamReleased: () => {},
-          exemptFromDataRate: () => {},
-          maxSendHeaderListSize: Infinity,
-          spendWrite: () => true,
-          queueDrain: (stream: Http2Stream) => stream.deliverDrain(),
-        };
+        const host = quietStreamHost({ streamClosed: () => void closedReports++ });
         // Opened the way the connection opens streams: ours with sendHeaders(), the peer's with
         // its END_STREAM delivered through receiveEnd().
         const local = opening.by === 'local';

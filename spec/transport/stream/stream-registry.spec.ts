@@ -1,20 +1,11 @@
 import { expect } from 'chai';
 import { CLIENT_PEER, SERVER_PEER } from '../../../lib/transport/connection/peer';
 import { ReceiveWindow } from '../../../lib/transport/flow-control';
-import { Http2Stream, type StreamHost } from '../../../lib/transport/stream/http2-stream';
+import { Http2Stream } from '../../../lib/transport/stream/http2-stream';
+import { quietStreamHost } from '../../support/stream-host';
 import { StreamRegistry } from '../../../lib/transport/stream/stream-registry';
 
-const host: StreamHost = {
-  put: () => true,
-  consumed: () => {},
-  streamClosed: () => {},
-  queuedBytesChanged: () => {},
-  streamReleased: () => {},
-  exemptFromDataRate: () => {},
-  maxSendHeaderListSize: Infinity,
-  spendWrite: () => true,
-  queueDrain: (stream: Http2Stream) => stream.deliverDrain(),
-};
+const host = quietStreamHost();
 
 function stream(id: number): Http2Stream {
   return new Http2Stream(id, host, new ReceiveWindow(65535), 1024, { state: 'open', headers: [], by: 'remote' });
