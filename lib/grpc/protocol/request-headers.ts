@@ -64,14 +64,17 @@ export function checkHttpRequest(method: string, fields: GrpcRequestFields): Ear
   return null;
 }
 
-/** The call's deadline and encodings, or the answer for a malformed grpc-timeout or an encoding we lack. */
-export function parseCallOptions(fields: GrpcRequestFields, now: number): GrpcCallOptions | EarlyAnswer {
+/**
+ * The call's deadline and encodings, or the answer for a malformed grpc-timeout or an encoding we
+ * lack. `now` is read only for a request with a grpc-timeout.
+ */
+export function parseCallOptions(fields: GrpcRequestFields, now: () => number): GrpcCallOptions | EarlyAnswer {
   let deadline = Infinity;
   if (fields.timeout !== undefined) {
     const milliseconds = parseTimeout(fields.timeout);
     // grpc-go answers a malformed grpc-timeout with INTERNAL.
     if (milliseconds === null) return { httpStatus: 200, code: Status.INTERNAL, message: `Malformed grpc-timeout: ${fields.timeout}`, extra: [] };
-    deadline = now + milliseconds;
+    deadline = now() + milliseconds;
   }
   const requestEncoding = fields.encoding ?? 'identity';
   if (!isSupportedEncoding(requestEncoding)) {

@@ -275,7 +275,7 @@ export class Server {
     }
     // Streaming requests may idle between messages; only single-message requests must keep coming.
     if (method.kind === 'clientStream' || method.kind === 'bidi') stream.exemptFromDataRate();
-    const options = parseCallOptions(fields, Date.now());
+    const options = parseCallOptions(fields, Date.now);
     if (isEarlyAnswer(options)) {
       respondEarly(stream, options);
       return;

@@ -608,6 +608,11 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** @internal */
+  openStreamList(): Iterable<Http2Stream> {
+    return this.registry.values();
+  }
+
+  /** @internal */
   drain(debug: string): void {
     this.goAway(ErrorCode.NO_ERROR, debug);
   }

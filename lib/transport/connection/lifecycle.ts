@@ -73,11 +73,20 @@ export interface RateWatchedStream {
   readonly isPaused: boolean;
   /** DATA bytes received so far. */
   readonly bytesReceived: number;
+  /**
+   * The check's own marks, kept on the stream so watching costs no allocation per stream:
+   * whether it is watched, since when, and bytesReceived then.
+   */
+  rateWatched: boolean;
+  rateSince: number;
+  rateBaseline: number;
 }
 
 /** What the lifecycle asks of its connection. */
 export interface LifecycleHost {
   readonly openStreams: number;
+  /** The open streams (the data-rate check looks at the watched ones among them). */
+  openStreamList(): Iterable<RateWatchedStream>;
   /** Sends a PING with `data`. */
   ping(data: Buffer): void;
   /** Graceful GOAWAY: running streams finish, new ones are refused. */
@@ -112,7 +121,6 @@ export class ConnectionLifecycle {
   private ageTimer: NodeJS.Timeout | null;
   private rateTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
-  private readonly watched = new Map<RateWatchedStream, { since: number; baseline: number }>();
   private lastPeerPingAt = -Infinity;
   private pingStrikes = 0;
   private resetStrikes = false;
@@ -182,13 +190,15 @@ export class ConnectionLifecycle {
   /** Checks that the peer keeps sending `stream`'s data at the minimum rate until it ends it. */
   watchDataRate(stream: RateWatchedStream): void {
     if (this.options.minDataRate <= 0 || this.stopped) return;
-    this.watched.set(stream, { since: Date.now(), baseline: stream.bytesReceived });
+    stream.rateWatched = true;
+    stream.rateSince = Date.now();
+    stream.rateBaseline = stream.bytesReceived;
     this.rateTimer ??= unrefTimer(() => this.checkDataRates(), this.rateCheckInterval);
   }
 
   /** The stream no longer needs the check (the application expects it to idle). */
   unwatchDataRate(stream: RateWatchedStream): void {
-    this.watched.delete(stream);
+    stream.rateWatched = false;
   }
 
   /** The socket is full (true) or drained again (false). */
@@ -212,7 +222,6 @@ export class ConnectionLifecycle {
       if (timer !== null) clearTimeout(timer);
     }
     this.handshakeTimer = this.keepaliveTimer = this.keepaliveAckTimer = this.idleTimer = this.ageTimer = this.rateTimer = this.stallTimer = null;
-    this.watched.clear();
   }
 
   private onKeepalive(): void {
@@ -261,24 +270,30 @@ export class ConnectionLifecycle {
     if (this.stopped) return;
     const now = Date.now();
     const { minDataRate, minDataRateGraceMs } = this.options;
-    for (const [stream, watch] of this.watched) {
+    const slow: RateWatchedStream[] = [];
+    let watching = false;
+    for (const stream of this.host.openStreamList()) {
+      if (!stream.rateWatched) continue;
       if (stream.remoteEnded || stream.isClosed) {
-        this.watched.delete(stream);
+        stream.rateWatched = false;
         continue;
       }
+      watching = true;
       if (stream.isPaused || stream.bufferedBytes > 0) {
         // Our side holds the peer back: measure afresh once the data is taken.
-        watch.since = now;
-        watch.baseline = stream.bytesReceived;
+        stream.rateSince = now;
+        stream.rateBaseline = stream.bytesReceived;
         continue;
       }
-      const elapsed = now - watch.since;
+      const elapsed = now - stream.rateSince;
       if (elapsed < minDataRateGraceMs) continue;
-      if (stream.bytesReceived - watch.baseline < (minDataRate * elapsed) / 1000) {
-        this.watched.delete(stream);
-        this.host.resetSlowStream(stream);
+      if (stream.bytesReceived - stream.rateBaseline < (minDataRate * elapsed) / 1000) {
+        stream.rateWatched = false;
+        slow.push(stream);
       }
     }
-    if (this.watched.size > 0) this.rateTimer = unrefTimer(() => this.checkDataRates(), this.rateCheckInterval);
+    // Reset after the walk: a reset removes the stream from the list being walked.
+    for (const stream of slow) this.host.resetSlowStream(stream);
+    if (watching) this.rateTimer = unrefTimer(() => this.checkDataRates(), this.rateCheckInterval);
   }
 }

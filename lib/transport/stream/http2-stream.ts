@@ -73,6 +73,12 @@ export class Http2Stream {
   receivedLength = 0;
   /** DATA payload bytes received (for the minimum data rate). */
   bytesReceived = 0;
+  /** @internal The minimum-data-rate check's marks (connection/lifecycle.ts). */
+  rateWatched = false;
+  /** @internal */
+  rateSince = 0;
+  /** @internal */
+  rateBaseline = 0;
   /**
    * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
    * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
