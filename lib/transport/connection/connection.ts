@@ -67,6 +67,12 @@ export interface ConnectionStats {
 /** Which end of the connection we are. */
 export type ConnectionRole = 'server' | 'client';
 
+/**
+ * Resets are cheap to cause and each can cost a handler: past the budget the peer is abusive
+ * (rapid reset CVE-2023-44487, MadeYouReset CVE-2025-8671), as nghttp2 and Node decide too.
+ */
+const TOO_MANY_RESETS = () => new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
+
 /** The first GOAWAY of a graceful shutdown names the highest stream id there can be. */
 const MAX_STREAM_ID = 2 ** 31 - 1;
 /** The PING that follows it; its ACK means the client has seen the first GOAWAY. */
@@ -487,9 +493,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
 
   /** @internal */
   spendReset(): void {
-    // Resets are cheap to cause and each can cost a handler: past the budget the peer is abusive
-    // (rapid reset CVE-2023-44487, MadeYouReset CVE-2025-8671), as nghttp2 and Node decide too.
-    if (!this.resetBudget.take()) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
+    if (!this.resetBudget.take()) throw TOO_MANY_RESETS();
   }
 
   /** @internal */
@@ -537,10 +541,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
 
   /** @internal */
   streamError(error: StreamError): void {
-    try {
-      this.spendReset();
-    } catch (calm) {
-      this.connectionError(calm as ConnectionError);
+    if (!this.resetBudget.take()) {
+      this.connectionError(TOO_MANY_RESETS());
       return;
     }
     const stream = this.registry.get(error.streamId);

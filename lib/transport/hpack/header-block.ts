@@ -373,12 +373,6 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
   return offset;
 }
 
-/**
- * A constant header list (response headers, OK trailers) that a connection's encoder sends with
- * the dynamic table: the first time each field goes out as a literal with incremental indexing,
- * after that as a one-byte index (RFC 7541 §6.1, §6.2.1). `staticBlock` is the same list encoded
- * without any table state, valid on every connection.
- */
 /** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 §6.5.2). */
 export function headerListSize(headers: HeaderList): number {
   let size = 0;
@@ -401,7 +395,12 @@ export function prepareHeaders(fields: HeaderList): PreparedHeaders {
   return new HeaderTemplate(fields);
 }
 
-/** The encoder's form of PreparedHeaders (not part of the public API: use prepareHeaders()). */
+/**
+ * The encoder's form of PreparedHeaders (not part of the public API: use prepareHeaders()): a
+ * constant header list a connection's encoder sends with the dynamic table, the first time each
+ * field as a literal with incremental indexing, after that as a one-byte index (RFC 7541 §6.1,
+ * §6.2.1). `staticBlock` is the same list encoded without any table state, valid on every connection.
+ */
 export class HeaderTemplate implements PreparedHeaders {
   readonly staticBlock: Buffer;
   /** Per field: its full static-table index, or 0. */

@@ -17,6 +17,11 @@ export interface ControlBufferOptions {
 
 type WindowUpdateItem = IncomingWindowUpdateItem | OutgoingWindowUpdateItem;
 
+/** One map for both directions: incoming updates at the stream id, outgoing ones at -1 - id. */
+function windowUpdateKey(item: WindowUpdateItem): number {
+  return item.kind === 'incomingWindowUpdate' ? item.streamId : -1 - item.streamId;
+}
+
 /**
  * The queue between everything that wants to write and the LoopyWriter (grpc-go's controlBuffer).
  * A singly linked list through the items themselves, so put/get allocate nothing.
@@ -114,7 +119,7 @@ export class ControlBuffer {
 
   /** Adds `item`'s increment to a queued update of the same stream; false if there is none (it is then remembered). */
   private mergeWindowUpdate(item: WindowUpdateItem): boolean {
-    const key = item.kind === 'incomingWindowUpdate' ? item.streamId : -1 - item.streamId;
+    const key = windowUpdateKey(item);
     const updates = (this.windowUpdates ??= new Map());
     const queued = updates.get(key);
     // A sum past 2^31-1 is left as two items, so the writer still sees the overflow (RFC 9113 §6.9.1).
@@ -187,7 +192,7 @@ export class ControlBuffer {
         break;
       case 'incomingWindowUpdate':
       case 'outgoingWindowUpdate': {
-        const key = item.kind === 'incomingWindowUpdate' ? item.streamId : -1 - item.streamId;
+        const key = windowUpdateKey(item);
         if (this.windowUpdates?.get(key) === item) this.windowUpdates.delete(key);
         break;
       }
