@@ -1,46 +1,14 @@
 import { expect } from 'chai';
-import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../../../lib/transport/errors';
 import { decodeFrame } from '../../../lib/transport/frame/decode-frame';
 import type { Frame } from '../../../lib/transport/frame/frame';
 import { readFrameHeader, type FrameHeader } from '../../../lib/transport/frame/frame-header';
 import { FRAME_HEADER_LENGTH, FrameFlag, FrameType } from '../../../lib/transport/frame/frame-type';
 import { FrameReader, type FrameSink } from '../../../lib/transport/inbound/frame-reader';
-import { FrameWriter, type WritableSocket } from '../../../lib/transport/outbound/frame-writer';
+import { FrameWriter } from '../../../lib/transport/outbound/frame-writer';
 import { SettingId } from '../../../lib/transport/settings';
+import { FakeSocket } from '../../support/fake-socket';
 import { frames, plain } from '../../support/frames';
-
-type SocketEvent = 'cork' | 'uncork' | { write: Buffer };
-
-/** Records every call; write() returns `writeResult`; emits 'drain' on demand. */
-class FakeSocket extends EventEmitter implements WritableSocket {
-  readonly events: SocketEvent[] = [];
-  readonly chunks: Buffer[] = [];
-  writeResult = true;
-  destroyed = false;
-
-  write(chunk: Buffer): boolean {
-    this.events.push({ write: chunk });
-    this.chunks.push(chunk);
-    return this.writeResult;
-  }
-  cork(): void {
-    this.events.push('cork');
-  }
-  uncork(): void {
-    this.events.push('uncork');
-  }
-  get writeCount(): number {
-    return this.chunks.length;
-  }
-  get bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  /** 'cork', 'uncork' and 'write' as strings, for comparing call sequences. */
-  get calls(): string[] {
-    return this.events.map((event) => (typeof event === 'string' ? event : 'write'));
-  }
-}
 
 /** Splits raw wire bytes into frames, one by one (no CONTINUATION joining). */
 function splitFrames(wire: Buffer): { header: FrameHeader; frame: Frame }[] {
@@ -84,7 +52,7 @@ describe('FrameWriter', () => {
   let writer: FrameWriter;
 
   beforeEach(() => {
-    socket = new FakeSocket();
+    socket = new FakeSocket(false);
     writer = new FrameWriter(socket);
   });
 
@@ -250,7 +218,7 @@ describe('FrameWriter', () => {
      * `spare` bytes are left, then writes one more frame; returns everything parsed back.
      */
     function writeAtSlabEnd(spare: number, write: (w: FrameWriter) => void): { expected: Record<string, unknown>[]; thrown: unknown; wire: Buffer } {
-      const fake = new FakeSocket();
+      const fake = new FakeSocket(false);
       const w = new FrameWriter(fake);
       const expected: Record<string, unknown>[] = [];
       let used = 0;

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { EventEmitter } from 'node:events';
 import { ConnectionError, ErrorCode } from '../../../lib/transport/errors';
 import { ReceiveWindow } from '../../../lib/transport/flow-control';
 import type { DataFrame, Frame, HeadersFrame } from '../../../lib/transport/frame/frame';
@@ -9,59 +8,12 @@ import { HeaderBlockDecoder, HeaderBlockEncoder, HeaderTemplate, type HeaderList
 import { FrameReader } from '../../../lib/transport/inbound/frame-reader';
 import { ControlBuffer } from '../../../lib/transport/outbound/control-buffer';
 import type { ControlItem } from '../../../lib/transport/outbound/control-item';
-import { FrameWriter, type WritableSocket } from '../../../lib/transport/outbound/frame-writer';
+import { FrameWriter } from '../../../lib/transport/outbound/frame-writer';
 import { LoopyWriter, type LoopyHost } from '../../../lib/transport/outbound/loopy-writer';
 import { MAX_MAX_FRAME_SIZE, MAX_WINDOW_SIZE, SettingId } from '../../../lib/transport/settings';
 import { Http2Stream, type StreamHost } from '../../../lib/transport/stream/http2-stream';
+import { FakeSocket } from '../../support/fake-socket';
 import { frames as frameBuilder } from '../../support/frames';
-
-/** Records written bytes and the number of socket writes (a corked batch counts as one flush). */
-class FakeSocket extends EventEmitter implements WritableSocket {
-  readonly chunks: Buffer[] = [];
-  writes = 0;
-  corks = 0;
-  private corked = false;
-  writeResult = true;
-  destroyed = false;
-
-  write(chunk: Buffer): boolean {
-    // Copy: the spec looks at the bytes later, the writer may pass payload references.
-    this.chunks.push(Buffer.from(chunk));
-    this.writes++;
-    return this.writeResult;
-  }
-  cork(): void {
-    expect(this.corked, 'cork while corked').to.equal(false);
-    this.corked = true;
-    this.corks++;
-  }
-  uncork(): void {
-    expect(this.corked, 'uncork while not corked').to.equal(true);
-    this.corked = false;
-  }
-  /** Socket-level flushes: single writes plus corked batches. */
-  get batches(): number {
-    return this.writes - this.corkedWrites + this.corks;
-  }
-  corkedWrites = 0;
-}
-
-/** Counts writes inside cork/uncork separately, so `batches` is exact. */
-class CountingSocket extends FakeSocket {
-  private inCork = false;
-  override write(chunk: Buffer): boolean {
-    if (this.inCork) this.corkedWrites++;
-    return super.write(chunk);
-  }
-  override cork(): void {
-    super.cork();
-    this.inCork = true;
-  }
-  override uncork(): void {
-    super.uncork();
-    this.inCork = false;
-  }
-}
 
 class RecordingLoopyHost implements LoopyHost {
   readonly connectionErrors: ConnectionError[] = [];
@@ -114,7 +66,7 @@ class RecordingStreamHost implements StreamHost {
 
 /** A LoopyWriter running over a fake socket, and a parser for what it wrote. */
 class Harness {
-  readonly socket = new CountingSocket();
+  readonly socket = new FakeSocket();
   readonly buffer = new ControlBuffer();
   readonly framer = new FrameWriter(this.socket);
   readonly encoder = new HeaderBlockEncoder();
