@@ -24,7 +24,8 @@ import {
 } from '../support/abuse';
 import { attackTargets, connectAttacker, expectServerUnharmed, MAX_GROWTH_MB, note, shorten, underAttack } from '../support/abuse-scenario';
 import { frames, PREFACE } from '../support/frames';
-import { describeFrame, echoMessage, grpcRequestHeaders, headerValue } from '../support/raw-peer';
+import { describeFrame, headerValue } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -17,7 +17,8 @@ import {
   underAttack,
 } from '../support/abuse-scenario';
 import { frames } from '../support/frames';
-import { echoMessage, grpcRequestHeaders, RawPeer } from '../support/raw-peer';
+import { RawPeer } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 
 const EMPTY = Buffer.alloc(0);
 const FRAMES_PER_BATCH = 2000;

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { ErrorCode } from '../../lib/transport/errors';
 import { attackTargets, expectServerUnharmed, underAttack } from '../support/abuse-scenario';
 import { frames } from '../support/frames';
-import { echoMessage, grpcRequestHeaders, headerValue, type RawPeer } from '../support/raw-peer';
+import { headerValue, type RawPeer } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 
 /** A normal call on `streamId` of an existing connection gets grpc-status 0. */
 async function expectWorkingCall(peer: RawPeer, streamId: number): Promise<void> {

@@ -20,7 +20,8 @@ import {
 } from '../support/abuse-scenario';
 import { perStreamBatch } from '../support/abuse';
 import { frames } from '../support/frames';
-import { echoMessage, grpcRequestHeaders, type RawPeer } from '../support/raw-peer';
+import { type RawPeer } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 
 const STREAM_LIMIT = 100;
 const STREAMS_PER_BATCH = 500;

@@ -12,7 +12,8 @@ import { FrameType } from '../../lib/transport/frame/frame-type';
 import { SettingId } from '../../lib/transport/settings';
 import { ECHO_PROTO } from '../../examples/echo-service';
 import { frames, PREFACE } from '../support/frames';
-import { describeFrame, ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
+import { describeFrame, headerValue, RawPeer } from '../support/raw-peer';
+import { ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders } from '../support/echo-request';
 import { startEchoServer } from '../support/echo-server';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -16,7 +16,8 @@ import { collect, eventually } from '../support/waiting';
 import { grpc, grpcJsEchoClient } from '../support/echo-client';
 import { startEchoServer } from '../support/echo-server';
 import { frames } from '../support/frames';
-import { grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
+import { headerValue, RawPeer } from '../support/raw-peer';
+import { grpcRequestHeaders } from '../support/echo-request';
 
 const ECHO = '/grpc.examples.echo.Echo/';
 const UNARY = `${ECHO}UnaryEcho`;

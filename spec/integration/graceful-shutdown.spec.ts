@@ -9,7 +9,8 @@ import { ECHO_PROTO, echoImplementation, loadEchoService } from '../../examples/
 import { ErrorCode } from '../../lib/transport/errors';
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { frames } from '../support/frames';
-import { grpcRequestHeaders, RawPeer } from '../support/raw-peer';
+import { RawPeer } from '../support/raw-peer';
+import { grpcRequestHeaders } from '../support/echo-request';
 import { type EchoClient, grpc, grpcJsEchoClient, unary } from '../support/echo-client';
 import { eventually } from '../support/waiting';
 

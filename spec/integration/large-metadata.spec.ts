@@ -78,7 +78,8 @@ describe('integration: response metadata over the header list limit', () => {
   });
 
   it('a client allowing only 100 bytes of headers (legal) gets RST_STREAM(INTERNAL_ERROR) per call, and the connection lives on', async () => {
-    const { RawPeer, grpcRequestHeaders } = await import('../support/raw-peer');
+    const { RawPeer } = await import('../support/raw-peer');
+    const { grpcRequestHeaders } = await import('../support/echo-request');
     const { frames, PREFACE } = await import('../support/frames');
     const { FrameType } = await import('../../lib/transport/frame/frame-type');
     const { ErrorCode } = await import('../../lib/transport/errors');

@@ -12,7 +12,8 @@ import {
 } from '../../lib';
 import { loadEchoService } from '../../examples/echo-service';
 import { expectError, grpc, grpcJsEchoClient, unary, type EchoClient } from '../support/echo-client';
-import { echoMessage, grpcRequestHeaders, headerValue, RawPeer } from '../support/raw-peer';
+import { headerValue, RawPeer } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 import { collect } from '../support/waiting';
 
 interface Echo {

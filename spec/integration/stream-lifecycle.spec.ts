@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { Server, type ServerUnaryCall, type ServerWritableStream } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { grpc, grpcJsEchoClient, unary } from '../support/echo-client';
-import { ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders, RawPeer } from '../support/raw-peer';
+import { RawPeer } from '../support/raw-peer';
+import { ECHO_UNARY_PATH, echoMessage, grpcRequestHeaders } from '../support/echo-request';
 import { eventually } from '../support/waiting';
 
 /** A gRPC message whose payload is not a valid EchoRequest. */

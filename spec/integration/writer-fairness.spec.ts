@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Server } from '../../lib';
 import { startEchoServer } from '../support/echo-server';
-import { echoMessage } from '../support/raw-peer';
+import { echoMessage } from '../support/echo-request';
 
 function h2load(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile('h2load', args, { timeout: 30_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));

@@ -6,7 +6,7 @@ import { Server } from '../../lib';
 import { HeaderBlockEncoder } from '../../lib/transport/hpack/header-block';
 import { frames, PREFACE } from '../support/frames';
 import { grpcJsEchoClient, unary } from '../support/echo-client';
-import { echoMessage, grpcRequestHeaders } from '../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../support/echo-request';
 import { startEchoServer } from '../support/echo-server';
 
 const encoder = new HeaderBlockEncoder();

@@ -12,27 +12,12 @@ import type { Frame, GoAwayFrame, HeadersFrame, RstStreamFrame } from '../../lib
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../../lib/transport/hpack/header-block';
 import { FrameReader } from '../../lib/transport/inbound/frame-reader';
+import { echoMessage, grpcRequestHeaders } from './echo-request';
 import { frames, PREFACE } from './frames';
 
-export const ECHO_UNARY_PATH = '/grpc.examples.echo.Echo/UnaryEcho';
 const DEFAULT_TIMEOUT_MS = 2000;
 
 type FrameOf<T extends Frame['type']> = Extract<Frame, { type: T }>;
-
-/** The request headers of a valid gRPC call to `path`, plus `extra` regular fields. */
-export function grpcRequestHeaders(path = ECHO_UNARY_PATH, extra: HeaderList = []): HeaderList {
-  return [':method', 'POST', ':scheme', 'http', ':path', path, ':authority', '127.0.0.1', 'content-type', 'application/grpc', 'te', 'trailers', ...extra];
-}
-
-/** A gRPC length-prefixed message holding an EchoRequest { message: text } (protobuf field 1, string). */
-export function echoMessage(text: string): Buffer {
-  const value = Buffer.from(text, 'utf8');
-  if (value.length > 127) throw new Error('echoMessage: keep test messages under 128 bytes');
-  const proto = Buffer.concat([Buffer.from([0x0a, value.length]), value]);
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(proto.length, 1);
-  return Buffer.concat([prefix, proto]);
-}
 
 /** The value of header `name` in a decoded header list. */
 export function headerValue(headers: HeaderList, name: string): string | undefined {

@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import type { Server, ServerWritableStream } from '../../../lib';
 import { untilWritable } from '../../../lib/grpc/server/call-objects';
 import { startEchoServer } from '../../support/echo-server';
-import { echoMessage, grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
+import { RawPeer } from '../../support/raw-peer';
+import { echoMessage, grpcRequestHeaders } from '../../support/echo-request';
 
 describe('server call objects', () => {
   let server: Server | undefined;

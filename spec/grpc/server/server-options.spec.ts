@@ -8,7 +8,8 @@ import { ErrorCode } from '../../../lib/transport/errors';
 import { FrameType } from '../../../lib/transport/frame/frame-type';
 import { SettingId } from '../../../lib/transport/settings';
 import { frames } from '../../support/frames';
-import { grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
+import { RawPeer } from '../../support/raw-peer';
+import { grpcRequestHeaders } from '../../support/echo-request';
 import { startEchoServer } from '../../support/echo-server';
 import type { ServerOptions } from '../../../lib';
 

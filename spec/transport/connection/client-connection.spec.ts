@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { Server } from '../../../lib';
 import { ErrorCode, Http2Connection, type HeaderList, type Http2Stream, type StreamListener } from '../../../lib/transport';
-import { echoMessage } from '../../support/raw-peer';
+import { echoMessage } from '../../support/echo-request';
 import { startEchoServer } from '../../support/echo-server';
 
 /** Collects what a stream delivers. */

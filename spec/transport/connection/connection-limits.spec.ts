@@ -9,7 +9,8 @@ import { type ConnectionOptions, ErrorCode, type Http2Stream } from '../../../li
 import { serveBare as serve, sink } from '../../support/bare-server';
 import { FrameType } from '../../../lib/transport/frame/frame-type';
 import { frames } from '../../support/frames';
-import { grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
+import { RawPeer } from '../../support/raw-peer';
+import { grpcRequestHeaders } from '../../support/echo-request';
 import { eventually } from '../../support/waiting';
 
 describe('Http2Connection per-connection limits', () => {

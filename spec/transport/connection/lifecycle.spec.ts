@@ -13,7 +13,8 @@ import { FrameType } from '../../../lib/transport/frame/frame-type';
 import { DEFAULT_LIFECYCLE, KEEPALIVE_PING_DATA } from '../../../lib/transport/connection/lifecycle';
 import { frames, PREFACE } from '../../support/frames';
 import { type BareServer, serveBare, sink } from '../../support/bare-server';
-import { grpcRequestHeaders, RawPeer } from '../../support/raw-peer';
+import { RawPeer } from '../../support/raw-peer';
+import { grpcRequestHeaders } from '../../support/echo-request';
 import { eventually } from '../../support/waiting';
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
