@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ConnectionError, StreamError, errorCodeName } from '../../lib/transport/errors';
-import { encodeFrame } from '../../lib/transport/frame/encode-frame';
+import { encodeFrame } from '../support/encode-frame';
 import type { Frame, HeadersFrame, PriorityInfo, PushPromiseFrame } from '../../lib/transport/frame/frame';
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { FrameReader } from '../../lib/transport/inbound/frame-reader';

@@ -4,7 +4,7 @@
  * malformed frames). Plus helpers to decode one frame and to compare frames as plain data.
  */
 import { decodeFrame } from '../../lib/transport/frame/decode-frame';
-import { encodeFrame } from '../../lib/transport/frame/encode-frame';
+import { encodeFrame } from './encode-frame';
 import type { Frame, PriorityInfo } from '../../lib/transport/frame/frame';
 import { readFrameHeader, writeFrameHeader } from '../../lib/transport/frame/frame-header';
 import { CLIENT_PREFACE, FRAME_HEADER_LENGTH, FrameType } from '../../lib/transport/frame/frame-type';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { encodeFrame, framePayload } from '../../../lib/transport/frame/encode-frame';
-import type { Frame } from '../../../lib/transport/frame/frame';
-import { FrameFlag, FrameType } from '../../../lib/transport/frame/frame-type';
-import { SettingId } from '../../../lib/transport/settings';
-import { decodeOne, plain } from '../../support/frames';
+import { encodeFrame, framePayload } from './encode-frame';
+import type { Frame } from '../../lib/transport/frame/frame';
+import { FrameFlag, FrameType } from '../../lib/transport/frame/frame-type';
+import { SettingId } from '../../lib/transport/settings';
+import { decodeOne, plain } from './frames';
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');

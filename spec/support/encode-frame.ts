@@ -1,7 +1,7 @@
-import { assertNever } from '../errors';
-import type { Frame, PriorityInfo } from './frame';
-import { writeFrameHeader } from './frame-header';
-import { FRAME_HEADER_LENGTH, FrameFlag, FrameType } from './frame-type';
+import { assertNever } from '../../lib/transport/errors';
+import type { Frame, PriorityInfo } from '../../lib/transport/frame/frame';
+import { writeFrameHeader } from '../../lib/transport/frame/frame-header';
+import { FRAME_HEADER_LENGTH, FrameFlag, FrameType } from '../../lib/transport/frame/frame-type';
 
 /** The type byte, flags and payload of a frame, before the 9-byte header is added. */
 export interface EncodedPayload {
@@ -29,7 +29,10 @@ function uint32(value: number): Buffer {
   return bytes;
 }
 
-/** Lays out a frame's payload (RFC 9113 §6). The FrameWriter has its own copy-free path; this serves specs and the raw peer. */
+/**
+ * Lays out a frame's payload (RFC 9113 §6): a reference encoder for specs and the raw peer,
+ * written apart from the FrameWriter's copy-free path so each checks the other.
+ */
 export function framePayload(frame: Frame): EncodedPayload {
   switch (frame.type) {
     case FrameType.DATA: {
