@@ -124,8 +124,8 @@ describe('integration: call hardening', () => {
       const raw = await connect(port);
       const request = echoRequest(`repeat:1000000:${'x'.repeat(1000)}`);
       raw.send(Array.from({ length: 100 }, (_, index) => raw.requestFrames(1 + 2 * index, grpcRequestHeaders(SERVER_STREAMING), request)).flat());
-      // Each handler fills its transport quota (64 KiB) and then waits for 'drain'.
-      await eventually(() => server!.stats.streams === 100 && server!.stats.queuedBytes >= 100 * 60 * 1024);
+      // Each handler fills its transport quota (64 KiB, 128 of it per queued write) and then waits for 'drain'.
+      await eventually(() => server!.stats.streams === 100 && server!.stats.queuedBytes >= 100 * 50 * 1024);
       const delay = monitorEventLoopDelay({ resolution: 10 });
       delay.enable();
       const started = Date.now();

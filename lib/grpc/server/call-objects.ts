@@ -135,7 +135,7 @@ export class ServerReadableStream<Request = unknown> extends Readable {
 export interface ServerReadableStream<Request = unknown> extends SharedMembers, RequestReader, CallSink {}
 
 /** The Writable side's byte high-water mark: write() returns false once this much waits behind a full transport. */
-const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
+const RESPONSE_HIGH_WATER_MARK = 1024;
 const EMPTY = Buffer.alloc(0);
 
 type WriteCallback = (error?: Error | null) => void;

@@ -201,8 +201,8 @@ export class Http2Stream {
 
   /**
    * What the queued writes cost: their bytes plus a fixed overhead each, so a stream of tiny
-   * messages cannot queue hundreds of thousands of items within a byte quota (each item is an
-   * object of ~100 bytes; 100 streams of 8-byte messages queued 800 000 with bytes alone).
+   * messages cannot queue hundreds of thousands of items within a byte quota (each item is a
+   * DATA item and a Buffer; 100 streams of 8-byte messages queued 800 000 with bytes alone).
    */
   private get quotaUsed(): number {
     return this.queuedBytes + this.queuedWrites * WRITE_OVERHEAD;
@@ -450,8 +450,8 @@ export interface StateOpener {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** What one queued write costs of the write quota besides its bytes (roughly its item's memory). */
-const WRITE_OVERHEAD = 64;
+/** What one queued write costs of the write quota besides its bytes: about its memory (a DATA item and a Buffer). */
+const WRITE_OVERHEAD = 128;
 
 function sizeOf(headers: HeaderList | null, template: HeaderTemplate | null): number {
   return (template === null ? 0 : template.listSize) + (headers === null ? 0 : headerListSize(headers));

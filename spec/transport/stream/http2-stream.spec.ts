@@ -77,19 +77,19 @@ const text = (value: string): Buffer => Buffer.from(value, 'latin1');
 
 describe('Http2Stream', () => {
   describe('sending', () => {
-    it('write() queues DATA items and returns false once bytes plus 64 per queued write reach the quota', () => {
+    it('write() queues DATA items and returns false once bytes plus 128 per queued write reach the quota', () => {
       const host = new FakeHost();
-      const stream = peerStream(host, { writeQuota: 200 });
-      expect(stream.write(Buffer.alloc(6)), '70 of 200').to.equal(true);
-      expect(stream.write(Buffer.alloc(3)), '137 of 200').to.equal(true);
-      expect(stream.write(Buffer.alloc(1)), '202 of 200').to.equal(false);
+      const stream = peerStream(host, { writeQuota: 300 });
+      expect(stream.write(Buffer.alloc(6)), '134 of 300').to.equal(true);
+      expect(stream.write(Buffer.alloc(3)), '265 of 300').to.equal(true);
+      expect(stream.write(Buffer.alloc(1)), '394 of 300').to.equal(false);
       expect(stream.queuedBytes).to.equal(10);
       expect(host.queued).to.equal(10);
       expect(host.items.map((item) => item.kind)).to.deep.equal(['data', 'data', 'data']);
     });
 
     it('tiny writes use up the quota by their count, not their bytes', () => {
-      const stream = peerStream(new FakeHost(), { writeQuota: 200 });
+      const stream = peerStream(new FakeHost(), { writeQuota: 400 });
       const results = [1, 2, 3, 4].map(() => stream.write(Buffer.alloc(1)));
       expect(results).to.deep.equal([true, true, true, false]);
       expect(stream.queuedBytes).to.equal(4);
@@ -97,18 +97,18 @@ describe('Http2Stream', () => {
 
     it('onDrain fires once when written bytes and writes bring the cost below the quota, and only after a false write()', () => {
       const host = new FakeHost();
-      const stream = peerStream(host, { writeQuota: 100 });
+      const stream = peerStream(host, { writeQuota: 200 });
       const recorder = new Recorder();
       stream.setListener(recorder);
       stream.write(Buffer.alloc(4));
       stream.onBytesWritten(4, 1);
       expect(recorder.events).to.deep.equal([]);
-      expect(stream.write(Buffer.alloc(40))).to.equal(false);
+      expect(stream.write(Buffer.alloc(80))).to.equal(false);
       stream.onBytesWritten(2, 0);
-      expect(recorder.events, '38 + 64: still at the quota').to.deep.equal([]);
-      stream.onBytesWritten(3, 0);
+      expect(recorder.events, '78 + 128: still at the quota').to.deep.equal([]);
+      stream.onBytesWritten(10, 0);
       expect(recorder.events).to.deep.equal(['drain']);
-      stream.onBytesWritten(35, 1);
+      stream.onBytesWritten(68, 1);
       expect(recorder.events).to.deep.equal(['drain']);
       expect(stream.queuedBytes).to.equal(0);
       expect(host.queued).to.equal(0);
