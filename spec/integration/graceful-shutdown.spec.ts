@@ -35,12 +35,18 @@ describe('integration: shutdown', () => {
     for (const step of cleanup.splice(0).reverse()) step();
   });
 
-  it('tryShutdown sends GOAWAY(2^31-1) + PING, still serves streams opened before the client saw it, then GOAWAY(last id)', async () => {
-    const { server, port, held } = await holdingServer();
-    cleanup.push(() => server.forceShutdown());
+  /** A raw peer past its preface, destroyed after the spec. */
+  async function connectRaw(port: number): Promise<RawPeer> {
     const peer = await RawPeer.connect(port);
     cleanup.push(() => peer.destroy());
     peer.sendPreface();
+    return peer;
+  }
+
+  it('tryShutdown sends GOAWAY(2^31-1) + PING, still serves streams opened before the client saw it, then GOAWAY(last id)', async () => {
+    const { server, port, held } = await holdingServer();
+    cleanup.push(() => server.forceShutdown());
+    const peer = await connectRaw(port);
     peer.request(1);
     await eventually(() => held.length === 1);
     let shutDown = false;
@@ -144,9 +150,7 @@ describe('integration: shutdown', () => {
   it('forceShutdown writes RST_STREAM(CANCEL) for each open stream and GOAWAY before closing', async () => {
     const { server, port, held } = await holdingServer();
     cleanup.push(() => server.forceShutdown());
-    const peer = await RawPeer.connect(port);
-    cleanup.push(() => peer.destroy());
-    peer.sendPreface();
+    const peer = await connectRaw(port);
     peer.request(1);
     peer.openStream(3, grpcRequestHeaders('/grpc.examples.echo.Echo/BidirectionalStreamingEcho'));
     await eventually(() => held.length === 1 && server.stats.streams === 2);

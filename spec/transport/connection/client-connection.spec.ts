@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { once } from 'node:events';
 import { Server } from '../../../lib';
 import { ErrorCode, Http2Connection, type HeaderList, type Http2Stream, type StreamListener } from '../../../lib/transport';
-import { echoMessage } from '../../support/echo-request';
+import { echoMessage, grpcRequestHeaders } from '../../support/echo-request';
 import { startEchoServer } from '../../support/echo-server';
 
 /** Collects what a stream delivers. */
@@ -36,21 +36,8 @@ class Collector implements StreamListener {
   onDrain(): void {}
 }
 
-function request(connection: Http2Connection, port: number, path: string, body: Buffer): { stream: Http2Stream; collector: Collector } {
-  const stream = connection.request([
-    ':method',
-    'POST',
-    ':scheme',
-    'http',
-    ':path',
-    path,
-    ':authority',
-    `127.0.0.1:${port}`,
-    'content-type',
-    'application/grpc',
-    'te',
-    'trailers',
-  ]);
+function request(connection: Http2Connection, path: string, body: Buffer): { stream: Http2Stream; collector: Collector } {
+  const stream = connection.request(grpcRequestHeaders(path));
   const collector = new Collector();
   stream.setListener(collector);
   stream.write(body, true);
@@ -83,8 +70,8 @@ describe('Http2Connection in the client role (transport API) against our server'
   after(() => server.forceShutdown());
 
   it('sends a request with odd stream ids and receives headers, data and trailers', async () => {
-    const first = request(connection, port, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('one'));
-    const second = request(connection, port, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('two'));
+    const first = request(connection, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('one'));
+    const second = request(connection, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('two'));
     expect([first.stream.id, second.stream.id]).to.deep.equal([1, 3]);
     await Promise.all([first.collector.done, second.collector.done]);
     expect(value(first.collector.headers, ':status')).to.equal('200');
@@ -95,7 +82,7 @@ describe('Http2Connection in the client role (transport API) against our server'
   });
 
   it('a trailers-only response ends the stream with headers alone', async () => {
-    const { collector } = request(connection, port, '/grpc.examples.echo.Echo/Nope', echoMessage('x'));
+    const { collector } = request(connection, '/grpc.examples.echo.Echo/Nope', echoMessage('x'));
     await collector.done;
     expect(value(collector.headers, 'grpc-status')).to.equal('12');
     expect(collector.trailers).to.equal(null);
@@ -109,18 +96,7 @@ describe('Http2Connection in the client role (transport API) against our server'
   });
 
   it('reset() sends RST_STREAM and the stream is gone', async () => {
-    const stream = connection.request([
-      ':method',
-      'POST',
-      ':scheme',
-      'http',
-      ':path',
-      '/grpc.examples.echo.Echo/BidirectionalStreamingEcho',
-      ':authority',
-      'x',
-      'content-type',
-      'application/grpc',
-    ]);
+    const stream = connection.request(grpcRequestHeaders('/grpc.examples.echo.Echo/BidirectionalStreamingEcho'));
     stream.setListener(new Collector());
     stream.reset(ErrorCode.CANCEL);
     expect(stream.isAborted).to.equal(true);
@@ -137,23 +113,7 @@ describe('Http2Connection in the client role (transport API) against our server'
   });
 
   it('request(headers, true) sends HEADERS with END_STREAM and gets the answer', async () => {
-    const stream = connection.request(
-      [
-        ':method',
-        'POST',
-        ':scheme',
-        'http',
-        ':path',
-        '/grpc.examples.echo.Echo/UnaryEcho',
-        ':authority',
-        'x',
-        'content-type',
-        'application/grpc',
-        'te',
-        'trailers',
-      ],
-      true,
-    );
+    const stream = connection.request(grpcRequestHeaders(), true);
     const collector = new Collector();
     stream.setListener(collector);
     await collector.done;
@@ -184,7 +144,7 @@ describe('Http2Connection in the client role (transport API) against our server'
     socket.on('data', (chunk) => plain.push(chunk));
     socket.on('end', () => plain.push(null));
     const overDuplex = new Http2Connection(plain, 'client');
-    const { collector } = request(overDuplex, port, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('duplex'));
+    const { collector } = request(overDuplex, '/grpc.examples.echo.Echo/UnaryEcho', echoMessage('duplex'));
     await collector.done;
     expect(Buffer.concat(collector.data).toString('latin1')).to.contain('duplex');
     const closed = once(overDuplex, 'close');
