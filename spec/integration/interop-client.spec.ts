@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import * as grpcJs from '@grpc/grpc-js';
+import type { Server } from '../../lib';
+import { startInteropServer } from '../../examples/interop-server';
+import { INTEROP_TEST_CASES, runInteropCase, type GrpcModule } from '../../examples/interop-client';
+
+/**
+ * The interop client (examples/interop-client.ts) runs every standard case. With @grpc/grpc-js as
+ * its gRPC module it checks the cases themselves against our interop server.
+ */
+const clients: [string, GrpcModule][] = [['@grpc/grpc-js client', grpcJs as unknown as GrpcModule]];
+
+for (const [clientName, grpc] of clients) {
+  describe(`interop client cases (${clientName}) → our interop server`, () => {
+    let server: Server;
+    let port: number;
+    before(async () => {
+      ({ server, port } = await startInteropServer(0));
+    });
+    after(() => server.forceShutdown());
+
+    for (const testCase of INTEROP_TEST_CASES) {
+      it(testCase, () => runInteropCase(grpc, testCase, { serverHost: '127.0.0.1', serverPort: port }));
+    }
+  });
+}
+
+describe('interop client command line', () => {
+  function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const script = path.join(__dirname, '..', '..', 'examples', 'interop-client.ts');
+    return new Promise((resolve) => {
+      execFile(process.execPath, ['-r', 'ts-node/register/transpile-only', script, ...args], (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('rejects an unknown test case with exit code 2 and names the known ones', async () => {
+    const { code, stderr } = await run(['--test_case=no_such_case']);
+    expect(code).to.equal(2);
+    expect(stderr).to.contain('Unknown test case no_such_case').and.contain('large_unary');
+  });
+
+  it('fails with exit code 1 and the reason when the server is unreachable', async () => {
+    // A port nothing listens on: bind one, note it, close it.
+    const { server, port } = await startInteropServer(0);
+    server.forceShutdown();
+    const { code, stderr } = await run([`--server_port=${port}`, '--test_case=empty_unary']);
+    expect(code).to.equal(1);
+    expect(stderr).to.contain('empty_unary: FAIL');
+  });
+});
