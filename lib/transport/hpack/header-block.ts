@@ -7,7 +7,7 @@
  * per-call fields never churn the table. Both sides work on Buffers with an offset
  * and no intermediate objects because they run once per request and per response.
  */
-import { ConnectionError, ErrorCode } from '../errors';
+import { ConnectionError, ErrorCode, UserError } from '../errors';
 import { huffmanDecode, huffmanEncodedLength, huffmanEncodeInto, type Latin1Buffer } from './huffman';
 import { STATIC_TABLE_LENGTH, staticNameTable, staticTableNames, staticTableValues } from './static-table';
 
@@ -375,8 +375,18 @@ function writeFields(headers: HeaderList, out: Buffer, offset: number, huffman: 
 
 /** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 §6.5.2). */
 export function headerListSize(headers: HeaderList): number {
+  // Checked here, where every outgoing list is measured before it is queued: a bad entry found later
+  // by the encoder would fail the whole connection instead of the one call (plain-JS callers).
+  if (!Array.isArray(headers) || (headers.length & 1) !== 0) throw new UserError('a header list is a flat array of strings: [name, value, name, value, ...]');
   let size = 0;
-  for (let index = 0; index + 1 < headers.length; index += 2) size += headers[index].length + headers[index + 1].length + ENTRY_OVERHEAD;
+  for (let index = 0; index < headers.length; index += 2) {
+    const name = headers[index];
+    const value = headers[index + 1];
+    if (typeof name !== 'string' || typeof value !== 'string') {
+      throw new UserError(`header list entry ${index / 2} is not a pair of strings (${typeof name}, ${typeof value})`);
+    }
+    size += name.length + value.length + ENTRY_OVERHEAD;
+  }
   return size;
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { ConnectionError, ErrorCode } from '../../../lib/transport/errors';
-import { encodeStaticHeaderBlock, HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList } from '../../../lib/transport/hpack/header-block';
+import { ConnectionError, ErrorCode, UserError } from '../../../lib/transport/errors';
+import { encodeStaticHeaderBlock, HeaderBlockDecoder, HeaderBlockEncoder, headerListSize, type HeaderList } from '../../../lib/transport/hpack/header-block';
 
 const NO_LIMIT = 1 << 30;
 
@@ -522,5 +522,16 @@ describe('hpack header blocks (RFC 7541)', () => {
       expect(dynamicTable(decoder, 99)).to.deep.equal(before);
       expect(encodeStaticHeaderBlock(response)).to.deep.equal(block);
     });
+  });
+});
+
+describe('headerListSize (every outgoing header list is measured before it is queued)', () => {
+  it('is the RFC 9113 §6.5.2 size: name + value + 32 per field', () => {
+    expect(headerListSize([':status', '200', 'a', 'bc'])).to.equal(7 + 3 + 32 + 1 + 2 + 32);
+  });
+
+  it('throws a UserError for lists that are not flat string pairs, instead of failing the connection later', () => {
+    const bad: unknown[] = [[[':status', '200']], [':status'], ['content-length', 5], [':status', undefined], 'not a list'];
+    for (const list of bad) expect(() => headerListSize(list as HeaderList), JSON.stringify(list)).to.throw(UserError, /header list/);
   });
 });
