@@ -21,3 +21,4 @@ export { prepareHeaders } from './hpack/header-block';
 export type { PreparedHeaders } from './hpack/header-block';
 export { parseRequestHead, parseResponseHead, checkTrailers } from './http/message-head';
 export type { GoAwayFrame } from './frame/frame';
+export { duplexPair } from './duplex-pair';

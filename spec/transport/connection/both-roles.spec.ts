@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, Http2Connection, type HeaderList, type Http2Stream, type Initiator, type StreamListener } from '../../../lib/transport';
-import { duplexPair } from '../../support/duplex-pair';
+import { duplexPair } from '../../../lib/transport/duplex-pair';
 import { eventually } from '../../support/waiting';
 
 /** Our client-role connection against our server-role connection: the bare transport, no gRPC. */

@@ -153,7 +153,7 @@ describe('Http2Connection lifecycle timers', () => {
 
   describe('ping policy (grpc-go enforcement)', () => {
     it('is a server policy: a client answers a server that pings it often, and stays connected', async () => {
-      const { duplexPair } = await import('../../support/duplex-pair');
+      const { duplexPair } = await import('../../../lib/transport/duplex-pair');
       const { createClientConnection, createServerConnection } = await import('../../../lib/transport');
       const [a, b] = duplexPair();
       const pinging = createServerConnection(a, { lifecycle: { keepaliveTimeMs: 20, keepaliveTimeoutMs: 1000 } });

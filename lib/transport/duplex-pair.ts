@@ -1,8 +1,10 @@
 import { Duplex } from 'node:stream';
 
 /**
- * Two connected in-memory Duplex streams, a socket pair without sockets: what one side writes, the
- * other reads. Backpressure as on a socket: a write completes (its callback runs) only once the
+ * Two connected in-memory Duplex streams, a socket pair without sockets (grpc-go's bufconn): give
+ * one end to `createServerConnection` or `Server.accept()` and the other to a client, and the real
+ * framing, flow control and GOAWAY code runs without a port. What one side writes, the other
+ * reads. Backpressure as on a socket: a write completes (its callback runs) only once the
  * other side's readable buffer took the chunk; when that push() returns false the callback waits
  * until the reader asks for more (_read), so the writer's buffer fills and write() returns false.
  * Chunks are delivered on a later turn (setImmediate), never inside the writer's write() call.

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { duplexPair } from './duplex-pair';
-import { eventually } from './waiting';
+import { duplexPair } from '../../lib/transport/duplex-pair';
+import { eventually } from '../support/waiting';
 
 /** The in-memory socket pair the transport specs run connections over. */
 describe('duplexPair (spec support)', () => {
