@@ -8,7 +8,21 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { Server, ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '../../lib';
+import type {
+  handleBidiStreamingCall,
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  sendUnaryData,
+  Server,
+  ServerDuplexStream,
+  ServerErrorResponse,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from '../../lib';
 import { ErrorCode } from '../../lib/transport/errors';
 import { FrameType } from '../../lib/transport/frame/frame-type';
 import { eventually } from '../support/waiting';
@@ -217,9 +231,9 @@ describe('integration: call behaviours (as grpc-js)', () => {
 
   describe("'cancelled' after a status (grpc-js emits it on every close)", () => {
     it('fires on a later tick after the answer on every kind; call.cancelled turns true; the signal stays unaborted', async () => {
-      const seen: { kind: string; cancelledBefore: boolean; call: AnyCall }[] = [];
+      const seen: { kind: string; call: AnyCall }[] = [];
       const watch = (kind: string, call: AnyCall) => {
-        call.on('cancelled', () => seen.push({ kind, cancelledBefore: false, call }));
+        (call as NodeJS.EventEmitter).on('cancelled', () => seen.push({ kind, call }));
       };
       const echo = await serve({
         UnaryEcho(call: ServerUnaryCall<Echo>, callback: (error: unknown, value?: Echo) => void) {
@@ -372,6 +386,33 @@ describe('integration: call behaviours (as grpc-js)', () => {
       const plain = await finished<Echo>(echo.ServerStreamingEcho({ message: 'plain' }));
       expect(plain.status.code).to.equal(grpc.status.CANCELLED);
     });
+  });
+
+  it("handlers typed with grpc-js's types (two type parameters, sendUnaryData, handle*Call) serve", async () => {
+    const unaryEcho: handleUnaryCall<Echo, Echo> = (call: ServerUnaryCall<Echo, Echo>, callback: sendUnaryData<Echo>) => {
+      if (call.request.message === 'bad') {
+        const error: ServerErrorResponse = Object.assign(new Error('bad request'), { code: grpc.status.INVALID_ARGUMENT });
+        callback(error);
+        return;
+      }
+      callback(null, { message: call.request.message.toUpperCase() });
+    };
+    const clientStreamingEcho: handleClientStreamingCall<Echo, Echo> = (call, callback) => {
+      const parts: string[] = [];
+      call.on('data', (request: Echo) => parts.push(request.message));
+      call.on('end', () => callback(null, { message: parts.join('') }));
+    };
+    const serverStreamingEcho: handleServerStreamingCall<Echo, Echo> = (call) => call.end();
+    const bidiEcho: handleBidiStreamingCall<Echo, Echo> = (call) => call.end();
+    const handlers: Record<string, UntypedHandleCall> = {
+      UnaryEcho: unaryEcho,
+      ClientStreamingEcho: clientStreamingEcho,
+      ServerStreamingEcho: serverStreamingEcho,
+      BidirectionalStreamingEcho: bidiEcho,
+    };
+    const echo = await serve(handlers);
+    expect(await unary(echo, 'typed')).to.deep.equal({ message: 'TYPED' });
+    expect((await expectError(unary(echo, 'bad'))).code).to.equal(grpc.status.INVALID_ARGUMENT);
   });
 
   it('getMetricsRecorder() gives a per-call recorder with grpc-js methods', async () => {
