@@ -53,7 +53,7 @@ export interface PartialStatus {
 }
 
 /**
- * What a server with interceptors puts between the handler side and the call (interceptors.ts):
+ * What a server with interceptors puts between the handler side and the call (intercepted-call.ts):
  * the handler side's metadata, messages and status go through it, and it receives the call's
  * events (as the call's sink) before the handler side does.
  */
