@@ -2,6 +2,39 @@ export { Server, ServerCredentials } from './server/server';
 export type { ServerOptions, ServerStats } from './server/server';
 export { ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from './server/call-objects';
 export type { UnaryCallback } from './server/method-handlers';
+// grpc-js's server interceptors and handler types.
+export { ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder } from './server/interceptors';
+export type {
+  ServerInterceptor,
+  ServerInterceptingCallInterface,
+  InterceptingServerListener,
+  ServerListener,
+  FullServerListener,
+  Responder,
+  FullResponder,
+  PartialStatusObject,
+  ServerMetadataListener,
+  ServerMessageListener,
+  ServerHalfCloseListener,
+  ServerCancelListener,
+  StartResponder,
+  MetadataResponder,
+  MessageResponder,
+  StatusResponder,
+} from './server/interceptors';
+export type { AuthContext, ConnectionInfo, Deadline, ServerMethodDefinition } from './server/call-types';
+export { PerRequestMetricRecorder } from './server/metrics-recorder';
+export type {
+  sendUnaryData,
+  handleUnaryCall,
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleBidiStreamingCall,
+  HandleCall,
+  UntypedHandleCall,
+  ServerErrorResponse,
+  ServerStatusResponse,
+} from './server/handler-types';
 export type { ServiceDefinition, MethodDefinition, UntypedServiceImplementation } from './server/router';
 export { Metadata } from './metadata';
 export type { MetadataValue, MetadataOptions } from './metadata';

@@ -31,4 +31,6 @@ export interface RpcStream {
 export interface PeerAddress {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
 }

@@ -21,9 +21,10 @@ export function isGrpcContentType(value: string | undefined): boolean {
  * HPACK table once and then sends one byte per field.
  */
 export const RESPONSE_HEADERS = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_ACCEPT_ENCODING, 'identity,deflate,gzip']);
-export const OK_TRAILERS = prepareHeaders([GRPC_STATUS, '0']);
+/** OK carries grpc-message "OK", as grpc-js sends it (one more byte per response once indexed). */
+export const OK_TRAILERS = prepareHeaders([GRPC_STATUS, '0', GRPC_MESSAGE, 'OK']);
 /** Trailers-only OK (a response with no messages, e.g. an empty server stream with no metadata sent). */
-export const OK_TRAILERS_ONLY = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0']);
+export const OK_TRAILERS_ONLY = prepareHeaders([':status', '200', 'content-type', CONTENT_TYPE, GRPC_STATUS, '0', GRPC_MESSAGE, 'OK']);
 
 /** Finds the first value of `name` in a flat header list. */
 export function headerValue(headers: readonly string[], name: string): string | undefined {

@@ -1,18 +1,22 @@
 /* eslint-disable @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unused-vars --
    Each call class merges with an interface naming the members install() copies onto its prototype
-   (declared once, not per call); `Request` is grpc-js's call generic and must match on both. */
+   (declared once, not per call); `RequestType`/`ResponseType` are grpc-js's call generics and must
+   match on both (ResponseType only types what grpc-js users pass, as in grpc-js). */
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
 import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { encodeMessage, LARGE_MESSAGE, MESSAGE_HEADER_LENGTH, messagePrefix } from '../protocol/message-framing';
-import { GrpcError, isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
+import { GrpcError, Status, type StatusObject, type ServiceError } from '../status';
+import type { Deadline } from './call-types';
+import type { PerRequestMetricRecorder } from './metrics-recorder';
 import type { CallSink, ServerCall } from './server-call';
 
 /** Turns whatever a handler reports as an error into a status (grpc-js's serverErrorToStatus). */
 export function errorToStatus(error: unknown, trailer?: Metadata): StatusObject {
   const candidate = (error ?? {}) as ServiceError;
-  const code = isStatusCode(candidate.code) ? candidate.code : Status.UNKNOWN;
+  // Any integer code passes through, as in grpc-js (codes outside 0-16 included).
+  const code = Number.isInteger(candidate.code) ? candidate.code! : Status.UNKNOWN;
   const details = typeof candidate.details === 'string' ? candidate.details : typeof candidate.message === 'string' ? candidate.message : 'Unknown Error';
   const metadata = toMetadata(candidate.metadata) ?? toMetadata(trailer) ?? new Metadata();
   return { code, details, metadata };
@@ -29,10 +33,15 @@ class CallMembers {
   get metadata(): Metadata {
     return this.core.metadata;
   }
+  /**
+   * True once the call is over: cancelled (client, deadline, lost connection) or, as in grpc-js,
+   * ended with a status.
+   */
   get cancelled(): boolean {
-    return this.core.cancelled;
+    const state = this.core.state;
+    return state === 'cancelled' || state === 'finished';
   }
-  /** Aborted when the call is cancelled. */
+  /** Aborted when the call is cancelled (not when it ends with a status). */
   get signal(): AbortSignal {
     return this.core.signal;
   }
@@ -42,7 +51,7 @@ class CallMembers {
   sendMetadata(metadata: Metadata): void {
     this.core.sendMetadata(metadata);
   }
-  getDeadline(): Date | number {
+  getDeadline(): Deadline {
     return this.core.deadline === Infinity ? Infinity : new Date(this.core.deadline);
   }
   getPath(): string {
@@ -59,19 +68,32 @@ class CallMembers {
   setResponseCompression(encoding: Encoding): boolean {
     return this.core.setResponseEncoding(encoding);
   }
+  /** This call's ORCA metrics recorder (it records; the report is not sent). */
+  getMetricsRecorder(): PerRequestMetricRecorder {
+    return this.core.metricsRecorder;
+  }
+  /** @internal The call ended with a status: 'cancelled' follows on a later tick, as grpc-js emits it on every close. */
+  onFinish(): void {
+    if ((this as unknown as EventEmitter).listenerCount('cancelled') > 0) process.nextTick(emitFinished, this);
+  }
+}
+
+function emitFinished(call: CallMembers): void {
+  // A cancellation that came meanwhile (or with the status: a library error) was reported already.
+  if (call.core.state === 'finished') (call as unknown as EventEmitter).emit('cancelled', 'cancelled');
 }
 
 type SharedMembers = Omit<CallMembers, 'core'>;
 
 /** grpc-js's ServerUnaryCall: the request plus call details; emits 'cancelled'. */
-export class ServerUnaryCall<Request = unknown> extends EventEmitter {
-  request: Request = undefined as Request;
+export class ServerUnaryCall<RequestType = unknown, ResponseType = unknown> extends EventEmitter {
+  request: RequestType = undefined as RequestType;
 
   constructor(readonly core: ServerCall) {
     super();
   }
 }
-export interface ServerUnaryCall<Request = unknown> extends SharedMembers {}
+export interface ServerUnaryCall<RequestType = unknown, ResponseType = unknown> extends SharedMembers {}
 
 /**
  * The request side of client-streaming and bidi calls: messages pushed into an object-mode
@@ -84,9 +106,12 @@ class RequestReaderMembers {
   declare readonly core: ServerCall;
   declare push: (chunk: unknown) => boolean;
   declare iterator: Readable['iterator'];
+  declare inRead: boolean;
 
   _read(): void {
+    this.inRead = true;
     this.core.resume();
+    this.inRead = false;
   }
   /** `for await (const request of call)` must not destroy the call (and its response side) when the requests end. */
   [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
@@ -101,12 +126,22 @@ class RequestReaderMembers {
     }
     if (!this.push(message)) this.core.pause();
   }
+  /**
+   * The end comes on a later tick when it arrives inside _read(): pushed there, the Readable would
+   * emit 'end' right after the message it is delivering, even to a handler that pauses in 'data'
+   * to work on it (grpc-js holds 'end' until resume()).
+   */
   onHalfClose(): void {
-    this.push(null);
+    if (this.inRead) process.nextTick(pushEnd, this);
+    else this.push(null);
   }
 }
 
-type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '_read' | typeof Symbol.asyncIterator>;
+function pushEnd(reader: RequestReaderMembers): void {
+  reader.push(null);
+}
+
+type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '_read' | 'inRead' | typeof Symbol.asyncIterator>;
 
 /**
  * What a cancelled call's streams are destroyed with. One shared object: Node calls every write
@@ -117,7 +152,10 @@ type RequestReader = Omit<RequestReaderMembers, 'core' | 'push' | 'iterator' | '
 const CALL_CANCELLED = new GrpcError(Status.CANCELLED, 'Call cancelled');
 
 /** grpc-js's ServerReadableStream: request messages as an object-mode Readable (and async iterable). */
-export class ServerReadableStream<Request = unknown> extends Readable {
+export class ServerReadableStream<RequestType = unknown, ResponseType = unknown> extends Readable {
+  /** @internal */
+  inRead = false;
+
   constructor(readonly core: ServerCall) {
     super({ objectMode: true, highWaterMark: 1 });
   }
@@ -132,10 +170,17 @@ export class ServerReadableStream<Request = unknown> extends Readable {
   }
   onDrain(): void {}
 }
-export interface ServerReadableStream<Request = unknown> extends SharedMembers, RequestReader, CallSink {}
+export interface ServerReadableStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, RequestReader, CallSink {}
 
 /** The Writable side's byte high-water mark: write() returns false once this much waits behind a full transport. */
 const RESPONSE_HIGH_WATER_MARK = 1024;
+/**
+ * With interceptors the Writable holds messages (they are serialized after the interceptors):
+ * write() returns false past this many, and a handler that ignores that past
+ * INTERCEPTED_BACKLOG_MESSAGES ends its call with RESOURCE_EXHAUSTED.
+ */
+const INTERCEPTED_HIGH_WATER_MARK = 16;
+const INTERCEPTED_BACKLOG_MESSAGES = 1024;
 const EMPTY = Buffer.alloc(0);
 
 type WriteCallback = (error?: Error | null) => void;
@@ -157,6 +202,14 @@ class ResponseWriter {
   trailer: Metadata | undefined;
 
   constructor(private readonly core: ServerCall) {}
+
+  /** With interceptors, the Writable's _write: the message goes through them; the callback waits until the transport takes it. */
+  writeThrough(message: unknown, callback: WriteCallback): void {
+    this.pendingCallback = callback;
+    this.pendingBytes = 0;
+    this.core.sendThroughInterceptors(message, (this.drainer ??= () => this.drain()));
+  }
+  private drainer: (() => void) | null = null;
 
   /** The Writable's _write: hands framed bytes to the transport, holding the callback while its quota is used up. */
   write(bytes: Buffer, callback: WriteCallback): void {
@@ -180,7 +233,7 @@ class ResponseWriter {
   }
 
   final(callback: (error?: Error | null) => void): void {
-    this.core.sendStatus({ code: Status.OK, details: '', metadata: this.trailer });
+    this.core.sendStatus({ code: Status.OK, details: 'OK', metadata: this.trailer });
     callback();
   }
 
@@ -220,9 +273,10 @@ class ResponseSideMembers {
   write(message: unknown, encodingOrCallback?: unknown, maybeCallback?: WriteCallback): boolean {
     const callback = typeof encodingOrCallback === 'function' ? (encodingOrCallback as WriteCallback) : maybeCallback;
     const writable = this as unknown as Writable;
+    const core = this.core;
+    if (core.intercepted) return this.writeIntercepted(message, callback);
     // Let the Writable report a write after end or destruction its usual way.
     if (this.destroyed || this.writableEnded) return writableWrite.call(writable, EMPTY, callback);
-    const core = this.core;
     const compressed = core.responseMessageEncoding !== 'identity';
     const payload = core.encodeResponse(message, compressed);
     if (payload === null) {
@@ -234,7 +288,7 @@ class ResponseSideMembers {
     const backlog = this.writer.backlog(this.writableLength);
     // Only a handler ignoring backpressure gets here; one message is always accepted when nothing waits.
     if (backlog > 0 && this.writableNeedDrain && backlog + size > core.maxResponseBacklog) {
-      core.exhaustBacklog(backlog + size);
+      core.exhaustBacklog(`${backlog + size} bytes waiting vs. a limit of ${core.maxResponseBacklog}`);
       return writableWrite.call(writable, EMPTY, callback);
     }
     if (payload.length < LARGE_MESSAGE) return writableWrite.call(writable, encodeMessage(payload, compressed), callback);
@@ -242,8 +296,21 @@ class ResponseSideMembers {
     writableWrite.call(writable, messagePrefix(payload.length, compressed));
     return writableWrite.call(writable, payload, callback);
   }
-  _write(bytes: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
-    this.writer.write(bytes, callback);
+  /** With interceptors: the Writable (in object mode) queues messages, _write sends them through the interceptors one at a time. */
+  private writeIntercepted(message: unknown, callback: WriteCallback | undefined): boolean {
+    const writable = this as unknown as Writable;
+    if (!this.destroyed && !this.writableEnded) {
+      if (!this.core.canSend) {
+        this.destroy();
+      } else if (this.writableNeedDrain && this.writableLength >= INTERCEPTED_BACKLOG_MESSAGES) {
+        this.core.exhaustBacklog(`${this.writableLength} messages waiting vs. a limit of ${INTERCEPTED_BACKLOG_MESSAGES}`);
+      }
+    }
+    return writableWrite.call(writable, message, callback);
+  }
+  _write(chunk: unknown, _encoding: BufferEncoding, callback: WriteCallback): void {
+    if (this.core.intercepted) this.writer.writeThrough(chunk, callback);
+    else this.writer.write(chunk as Buffer, callback);
   }
   _final(callback: WriteCallback): void {
     this.writer.final(callback);
@@ -255,7 +322,6 @@ class ResponseSideMembers {
    */
   _destroy(error: Error | null, callback: WriteCallback): void {
     if (error === null && this.core.canSend) this.core.sendStatus({ code: Status.CANCELLED, details: 'Call destroyed by the server handler' });
-    this.core.releaseStream();
     callback(error === CALL_CANCELLED ? null : error);
   }
   /** grpc-js's end(metadata?, message?, callback?): a message goes through write() (it needs serializing). */
@@ -276,14 +342,19 @@ class ResponseSideMembers {
 
 type ResponseSide = Pick<ResponseSideMembers, 'onDrain'>;
 
+const PLAIN_WRITABLE = { highWaterMark: RESPONSE_HIGH_WATER_MARK };
+const INTERCEPTED_WRITABLE = { objectMode: true, highWaterMark: INTERCEPTED_HIGH_WATER_MARK };
+const PLAIN_DUPLEX = { readableObjectMode: true, readableHighWaterMark: 1, writableHighWaterMark: RESPONSE_HIGH_WATER_MARK };
+const INTERCEPTED_DUPLEX = { readableObjectMode: true, readableHighWaterMark: 1, writableObjectMode: true, writableHighWaterMark: INTERCEPTED_HIGH_WATER_MARK };
+
 /** grpc-js's ServerWritableStream: the request plus an object-mode Writable for responses. */
-export class ServerWritableStream<Request = unknown> extends Writable implements CallSink {
-  request: Request = undefined as Request;
+export class ServerWritableStream<RequestType = unknown, ResponseType = unknown> extends Writable implements CallSink {
+  request: RequestType = undefined as RequestType;
   /** @internal */
   readonly writer: ResponseWriter;
 
   constructor(readonly core: ServerCall) {
-    super({ highWaterMark: RESPONSE_HIGH_WATER_MARK });
+    super(core.intercepted ? INTERCEPTED_WRITABLE : PLAIN_WRITABLE);
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
@@ -297,15 +368,17 @@ export class ServerWritableStream<Request = unknown> extends Writable implements
     this.writer.drain();
   }
 }
-export interface ServerWritableStream<Request = unknown> extends SharedMembers, ResponseSide {}
+export interface ServerWritableStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, ResponseSide {}
 
 /** grpc-js's ServerDuplexStream: request messages in, response messages out. */
-export class ServerDuplexStream<Request = unknown> extends Duplex {
+export class ServerDuplexStream<RequestType = unknown, ResponseType = unknown> extends Duplex {
   /** @internal */
   readonly writer: ResponseWriter;
+  /** @internal */
+  inRead = false;
 
   constructor(readonly core: ServerCall) {
-    super({ readableObjectMode: true, readableHighWaterMark: 1, writableHighWaterMark: RESPONSE_HIGH_WATER_MARK });
+    super(core.intercepted ? INTERCEPTED_DUPLEX : PLAIN_DUPLEX);
     this.writer = new ResponseWriter(core);
     this.on('error', (error) => this.writer.fail(error));
   }
@@ -317,7 +390,7 @@ export class ServerDuplexStream<Request = unknown> extends Duplex {
     this.writer.drain();
   }
 }
-export interface ServerDuplexStream<Request = unknown> extends SharedMembers, RequestReader, ResponseSide, CallSink {}
+export interface ServerDuplexStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, RequestReader, ResponseSide, CallSink {}
 
 /** Copies a members class's methods and accessors onto other classes' prototypes. */
 function install(members: { prototype: object }, targets: { prototype: object }[]): void {

@@ -1,6 +1,9 @@
 import { Metadata } from '../metadata';
 import { Status } from '../status';
 import { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, errorToStatus, untilWritable } from './call-objects';
+import type { ServerMethodDefinition } from './call-types';
+import { startIntercepted } from './intercepted-call';
+import type { ServerInterceptor } from './interceptors';
 import type { CallSink, MethodCodec, ServerCall } from './server-call';
 
 export type MethodKind = 'unary' | 'clientStream' | 'serverStream' | 'bidi';
@@ -10,6 +13,9 @@ export interface RegisteredMethod extends MethodCodec {
   kind: MethodKind;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   handler: (...args: any[]) => unknown;
+  /** What interceptors are told of the method; made on first use. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  descriptor?: ServerMethodDefinition<any, any>;
 }
 
 /** grpc-js's sendUnaryData: callback(error, value?, trailer?, flags?). */
@@ -23,8 +29,32 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
-/** Starts the handler of `method` on `core`, in whichever style (callback or async) it is written. */
-export function startCall(core: ServerCall, method: RegisteredMethod): void {
+const NO_INTERCEPTORS: readonly ServerInterceptor[] = [];
+
+/**
+ * Starts the handler of `method` on `core`, in whichever style (callback or async) it is written;
+ * with `interceptors`, once the request metadata has passed them.
+ */
+export function startCall(core: ServerCall, method: RegisteredMethod, interceptors: readonly ServerInterceptor[] = NO_INTERCEPTORS): void {
+  if (interceptors.length === 0) runHandler(core, method);
+  else startIntercepted(core, descriptorOf(method), interceptors, () => runHandler(core, method));
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function descriptorOf(method: RegisteredMethod): ServerMethodDefinition<any, any> {
+  if (method.descriptor === undefined) {
+    method.descriptor = {
+      path: method.path,
+      requestStream: method.kind === 'clientStream' || method.kind === 'bidi',
+      responseStream: method.kind === 'serverStream' || method.kind === 'bidi',
+      requestDeserialize: method.requestDeserialize,
+      responseSerialize: method.responseSerialize,
+    };
+  }
+  return method.descriptor;
+}
+
+function runHandler(core: ServerCall, method: RegisteredMethod): void {
   switch (method.kind) {
     case 'unary':
       core.start(new UnaryCall(core, method));
@@ -117,13 +147,18 @@ class SingleRequestCollector implements CallSink {
   onCancel(): void {}
 
   onDrain(): void {}
+
+  onFinish(): void {}
 }
 
 /**
- * Unary and client-streaming: grpc-js style `handler(call, callback)`, or async style
- * `async handler(call) => response` (a handler declaring fewer than two parameters). The stream
- * is retained until the handler answers (callback, settled promise or throw), even if the client
- * resets it meanwhile: a handler still working keeps its concurrency slot.
+ * Unary and client-streaming: grpc-js style `handler(call, callback)` (always called with both,
+ * as grpc-js does), or async style `async handler(call) => response`. The style is never guessed
+ * from the declared parameters alone: a promise answers only when it resolves with a response
+ * (not undefined) and the handler declares no callback parameter, so a wrapper such as
+ * `async (...args) => inner(...args)` still answers through the callback; a rejection answers
+ * with its error unless the callback came first. The stream is retained until the handler
+ * answers, even if the client resets it meanwhile: a handler still working keeps its slot.
  */
 function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: ServerUnaryCall | ServerReadableStream): void {
   let answered = false;
@@ -131,31 +166,35 @@ function invokeWithCallback(core: ServerCall, method: RegisteredMethod, call: Se
     if (answered) return;
     answered = true;
     core.releaseStream();
-    if (error !== null && error !== undefined) {
-      core.sendStatus(errorToStatus(error, trailer));
-      return;
-    }
-    core.sendMessage(value);
-    core.sendStatus({ code: Status.OK, details: '', metadata: trailer });
+    if (error !== null && error !== undefined) core.sendStatus(errorToStatus(error, trailer));
+    else core.answer(value, trailer);
   };
   core.retainStream(false);
+  let result: unknown;
   try {
-    const result = method.handler(call, callback);
-    if (method.handler.length < 2 && isPromiseLike(result)) {
-      result.then(
-        (value) => callback(null, value),
-        (error) => callback(error),
-      );
-    }
+    result = method.handler(call, callback);
   } catch (error) {
     callback(error);
+    return;
+  }
+  if (isPromiseLike(result)) {
+    const takesCallback = method.handler.length >= 2;
+    result.then(
+      (value) => {
+        if (!takesCallback && value !== undefined) callback(null, value);
+      },
+      (error) => callback(error),
+    );
   }
 }
 
 /**
  * Server-streaming and bidi: grpc-js style `handler(call)` writing to the call, or an async
- * generator / async function returning an async iterable of responses. The stream is retained
- * until the call ends (status sent) or is cancelled (its Writable destroyed).
+ * generator / async function returning an async iterable of responses (written, then the call
+ * ends). Any other promise only reports a rejection: the handler ends the call itself, as in
+ * grpc-js. The stream keeps its concurrency slot until the call ends (a callback-style handler)
+ * or, for a handler returning a promise or an iterable, until that settles, even after the call
+ * was cancelled: a handler still working counts against the stream limit.
  */
 function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: ServerWritableStream | ServerDuplexStream): void {
   core.retainStream(true);
@@ -167,13 +206,19 @@ function invokeStreaming(core: ServerCall, method: RegisteredMethod, call: Serve
     return;
   }
   if (isAsyncIterable(result)) {
-    void pump(result, call);
+    core.holdUntilHandlerEnds();
+    void pump(result, call).then(() => core.releaseStream());
   } else if (isPromiseLike(result)) {
+    core.holdUntilHandlerEnds();
     result.then(
-      () => {
-        if (core.canSend && !call.writableEnded) call.end();
+      (value) => {
+        if (isAsyncIterable(value)) void pump(value, call).then(() => core.releaseStream());
+        else core.releaseStream();
       },
-      (error) => core.sendStatus(errorToStatus(error)),
+      (error) => {
+        core.sendStatus(errorToStatus(error));
+        core.releaseStream();
+      },
     );
   }
 }

@@ -5,7 +5,9 @@ import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK
 import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
-import { isStatusCode, Status, type StatusObject } from '../status';
+import type { ConnectionInfo } from './call-types';
+import { PerRequestMetricRecorder } from './metrics-recorder';
+import { Status, type StatusObject } from '../status';
 
 /** How long the status of a call that exceeded its response backlog may wait for the client's window. */
 const BACKLOG_STATUS_GRACE_MS = 5000;
@@ -36,7 +38,37 @@ export interface CallSink {
   onCancel(): void;
   /** Room to write again after sendMessage returned false. */
   onDrain(): void;
+  /**
+   * The call ended with a status the server sent (handler answer or library error); a
+   * cancellation follows it with onCancel() when the status was a library error.
+   */
+  onFinish(): void;
 }
+
+/** A status as handlers and interceptors send it (grpc-js's PartialStatusObject). */
+export interface PartialStatus {
+  code: Status;
+  details: string;
+  metadata?: Metadata | null;
+}
+
+/**
+ * What a server with interceptors puts between the handler side and the call (intercepted-call.ts):
+ * the handler side's metadata, messages and status go through it, and it receives the call's
+ * events (as the call's sink) before the handler side does.
+ */
+export interface Interception extends CallSink {
+  /** The handler side's sink: it gets the call's events once they have passed the interceptors. */
+  attach(sink: CallSink): void;
+  sendMetadata(metadata: Metadata): void;
+  /** `callback` runs once the message is handed to the transport (or dropped by an ended call). */
+  sendMessage(message: unknown, callback: () => void): void;
+  sendStatus(status: PartialStatus): void;
+}
+
+/** Why request delivery is paused: the handler's reader is full, or an interceptor holds a message. */
+export const READER = 1;
+export const INTERCEPTORS = 2;
 
 export interface MethodCodec {
   path: string;
@@ -78,6 +110,11 @@ export class ServerCall implements StreamListener {
   private requestMetadata: Metadata | null = null;
   /** A streaming handler runs until the call ends: its stream is retained until then. */
   private releaseOnEnd = false;
+  /** Bits of READER and INTERCEPTORS: delivery resumes when none is left. */
+  private pausedBy = 0;
+  /** Set when the server has interceptors: the handler side's output goes through them. */
+  private interception: Interception | null = null;
+  private metrics: PerRequestMetricRecorder | null = null;
 
   readonly stream: RpcStream;
   readonly method: MethodCodec;
@@ -106,7 +143,32 @@ export class ServerCall implements StreamListener {
 
   /** Attaches the handler adapter and starts receiving. */
   start(sink: CallSink): void {
+    if (this.interception !== null) {
+      // Started already (startIntercepted): the handler side hears what passes the interceptors.
+      this.interception.attach(sink);
+      return;
+    }
     this.sink = sink;
+    this.startReceiving();
+  }
+
+  /**
+   * Starts a call whose server has interceptors: `interception` hears the call's events first and
+   * carries the handler side's output. Nothing is delivered until resume(INTERCEPTORS).
+   */
+  startIntercepted(interception: Interception): void {
+    this.interception = interception;
+    this.sink = interception;
+    this.pause(INTERCEPTORS);
+    this.startReceiving();
+  }
+
+  /** Whether the server's interceptors stand between this call and its handler. */
+  get intercepted(): boolean {
+    return this.interception !== null;
+  }
+
+  private startReceiving(): void {
     if (this.deadline !== Infinity) {
       const remaining = this.deadline - Date.now();
       if (remaining <= 0) {
@@ -126,6 +188,18 @@ export class ServerCall implements StreamListener {
     return remoteAddress === undefined ? 'unknown' : `${remoteAddress}:${remotePort}`;
   }
 
+  /** The connection's local and remote addresses (grpc-js's getConnectionInfo()). */
+  get connectionInfo(): ConnectionInfo {
+    const socket = this.peerSocket;
+    return { localAddress: socket.localAddress, localPort: socket.localPort, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+  }
+
+  /** This call's ORCA metrics recorder, created on first use. */
+  get metricsRecorder(): PerRequestMetricRecorder {
+    if (this.metrics === null) this.metrics = new PerRequestMetricRecorder();
+    return this.metrics;
+  }
+
   /** The request metadata, built from the request headers on first use (most handlers never look). */
   get metadata(): Metadata {
     if (this.requestMetadata === null) this.requestMetadata = Metadata.fromHeaders(this.stream.headers);
@@ -134,7 +208,13 @@ export class ServerCall implements StreamListener {
 
   /** Replaces the handler adapter (a unary-request collector hands over to a response stream). */
   setSink(sink: CallSink): void {
-    this.sink = sink;
+    if (this.interception !== null) this.interception.attach(sink);
+    else this.sink = sink;
+  }
+
+  /** The request metadata as the interceptors passed it on (they may have changed or replaced it). */
+  setMetadata(metadata: Metadata): void {
+    this.requestMetadata = metadata;
   }
 
   get cancelled(): boolean {
@@ -236,13 +316,15 @@ export class ServerCall implements StreamListener {
    * Pauses delivery of request messages: the decoder stops after the current one (keeping the rest
    * of its chunk) and the stream withholds further data, so its window is not returned to the client.
    */
-  pause(): void {
+  pause(reason = READER): void {
+    this.pausedBy |= reason;
     this.decoder.stop();
     this.stream.pause();
   }
 
-  resume(): void {
-    if (this.state !== 'open') return;
+  resume(reason = READER): void {
+    this.pausedBy &= ~reason;
+    if (this.pausedBy !== 0 || this.state !== 'open') return;
     if (!this.decoder.resume(this.emitMessage)) {
       this.decodeFailed();
       return;
@@ -257,7 +339,17 @@ export class ServerCall implements StreamListener {
     return this.state === 'open' || this.state === 'halfClosed';
   }
 
+  /** The handler side's response metadata (through the interceptors, if any). */
   sendMetadata(metadata: Metadata | null): void {
+    if (this.interception !== null) {
+      this.interception.sendMetadata(toMetadata(metadata) ?? new Metadata());
+      return;
+    }
+    this.writeMetadata(metadata);
+  }
+
+  /** Sends the response headers with `metadata`, unless they are sent already. */
+  writeMetadata(metadata: Metadata | null): void {
     if (this.headersSent || !this.canSend) return;
     const converted = toMetadata(metadata);
     let extra: HeaderList | null = null;
@@ -303,18 +395,18 @@ export class ServerCall implements StreamListener {
     try {
       data = this.method.responseSerialize(message);
     } catch (error) {
-      this.sendStatus({ code: Status.INTERNAL, details: `Error serializing response: ${(error as Error).message}` });
+      this.writeStatus({ code: Status.INTERNAL, details: `Error serializing response: ${(error as Error).message}` });
       return null;
     }
     if (data.length > this.limits.maxSendMessageSize) {
-      this.sendStatus({
+      this.writeStatus({
         code: Status.RESOURCE_EXHAUSTED,
         details: `Sent message larger than max (${data.length} vs. ${this.limits.maxSendMessageSize})`,
       });
       return null;
     }
     if (!this.headersSent) {
-      this.sendMetadata(null);
+      this.writeMetadata(null);
       if (!this.canSend) return null;
     }
     return compressed ? compress(this.responseEncoding, data) : data;
@@ -350,12 +442,20 @@ export class ServerCall implements StreamListener {
     this.stream.release();
   }
 
+  /**
+   * The streaming handler returned a promise or an async iterable: it keeps the concurrency slot
+   * until that settles (releaseStream()), even after the call ended or was cancelled.
+   */
+  holdUntilHandlerEnds(): void {
+    this.releaseOnEnd = false;
+  }
+
   /** A streaming handler piled up more unsent responses than allowed: RESOURCE_EXHAUSTED, and it sees the call cancelled. */
-  exhaustBacklog(backlog: number): void {
+  exhaustBacklog(waiting: string): void {
     if (!this.canSend) return;
-    this.sendStatus({
+    this.writeStatus({
       code: Status.RESOURCE_EXHAUSTED,
-      details: `Response backlog exceeded (${backlog} bytes waiting vs. a limit of ${this.limits.maxResponseBacklog}); the handler ignored backpressure`,
+      details: `Response backlog exceeded (${waiting}); the handler ignored backpressure`,
     });
     this.notifyCancel();
     // The status waits behind the backlog; a client that never opens its window would hold the
@@ -367,17 +467,46 @@ export class ServerCall implements StreamListener {
     }, BACKLOG_STATUS_GRACE_MS).unref();
   }
 
+  /** The handler side's status (through the interceptors, if any). */
+  sendStatus(status: Partial<StatusObject> | PartialStatus): void {
+    if (this.interception !== null) this.interception.sendStatus(status as PartialStatus);
+    else this.writeStatus(status);
+  }
+
+  /**
+   * The handler's answer: one response message, then OK with `trailer` (details "OK", as grpc-js
+   * sends). Through the interceptors the status follows once the message has passed them.
+   */
+  answer(value: unknown, trailer: Metadata | undefined): void {
+    if (this.interception !== null) {
+      const interception = this.interception;
+      interception.sendMessage(value, () => interception.sendStatus({ code: Status.OK, details: 'OK', metadata: trailer ?? null }));
+      return;
+    }
+    this.sendMessage(value);
+    this.writeStatus({ code: Status.OK, details: 'OK', metadata: trailer });
+  }
+
+  /** With interceptors: a response message of the handler side goes through them; `callback` once the transport took it. */
+  sendThroughInterceptors(message: unknown, callback: () => void): void {
+    this.interception!.sendMessage(message, callback);
+  }
+
   /** Ends the call with a status; trailers-only if nothing was sent yet. */
-  sendStatus(status: Partial<StatusObject>): void {
+  writeStatus(status: Partial<StatusObject> | PartialStatus): void {
     if (!this.canSend) return;
-    const code = isStatusCode(status.code) ? status.code : Status.UNKNOWN;
+    // Any integer code is sent as it is (grpc-js passes codes outside 0-16 through).
+    const code = Number.isInteger(status.code) ? status.code! : Status.UNKNOWN;
     const details = typeof status.details === 'string' ? status.details : '';
     const metadata = toMetadata(status.metadata);
     this.finish('finished');
     // The call is over for the transport: let go of it, so the handler's objects (the request
     // among them) are not kept alive while the response waits to be written.
     this.stream.detach();
-    const plain = code === Status.OK && details === '' && (metadata === null || metadata.size === 0);
+    // Only schedules (grpc-js reports the end of every call as a cancellation, on a later tick).
+    this.sink?.onFinish();
+    // OK with no metadata sends the constant trailers (grpc-message "OK" included, as grpc-js).
+    const plain = code === Status.OK && (details === 'OK' || details === '') && (metadata === null || metadata.size === 0);
     const stream = this.stream;
     if (!this.headersSent) {
       this.headersSent = true;
@@ -408,7 +537,7 @@ export class ServerCall implements StreamListener {
 
   /** Ends the call with an error status from the library (bad input, limits). */
   fail(code: Status, details: string): void {
-    this.sendStatus({ code, details });
+    this.writeStatus({ code, details });
     // The handler's view matches what it is told: cancelled, and the signal aborted.
     this.notifyCancel();
   }
@@ -417,7 +546,7 @@ export class ServerCall implements StreamListener {
     if (!this.canSend) return;
     // Past the deadline: DEADLINE_EXCEEDED to the client, then RST_STREAM(CANCEL) so it stops too.
     this.stream.resetAfterEnd = ErrorCode.CANCEL;
-    this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    this.writeStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
     this.notifyCancel();
   }
 

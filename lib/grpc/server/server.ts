@@ -5,6 +5,7 @@ import { CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS } from '../protocol/headers';
 import { checkHttpRequest, type EarlyAnswer, isEarlyAnswer, parseCallOptions, scanGrpcRequest } from '../protocol/request-headers';
 import { encodeStatusMessage } from '../protocol/status-message';
 import { Status } from '../status';
+import type { ServerInterceptor } from './interceptors';
 import { startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
 import { type CallLimits, ServerCall } from './server-call';
@@ -64,6 +65,8 @@ export interface ServerOptions {
   'h2grpc.admit_connection'?: (socket: { remoteAddress?: string; remotePort?: number }) => boolean;
   /** HTTP/2 transport settings; the options above take precedence over the same settings here. */
   transport?: ConnectionOptions;
+  /** grpc-js's server interceptors, applied to every call; the first is the outermost. */
+  interceptors?: ServerInterceptor[];
   [key: string]: unknown;
 }
 
@@ -123,8 +126,10 @@ export class Server {
   private readonly responseEncoding: Encoding;
   private readonly transportOptions: ConnectionOptions;
   private shuttingDown = false;
+  private readonly interceptors: readonly ServerInterceptor[];
 
   constructor(private readonly options: ServerOptions = {}) {
+    this.interceptors = checkInterceptors(options.interceptors);
     const receive = options['grpc.max_receive_message_length'] ?? 4 * 1024 * 1024;
     const send = options['grpc.max_send_message_length'] ?? -1;
     const backlog = options['h2grpc.max_response_backlog_bytes'] ?? 4 * 1024 * 1024;
@@ -291,8 +296,17 @@ export class Server {
       authority: head.authority,
       acceptEncoding: options.acceptEncoding,
     });
-    startCall(core, method);
+    startCall(core, method, this.interceptors);
   }
+}
+
+/** The `interceptors` option: an array of functions (grpc-js's ServerInterceptor), copied. */
+function checkInterceptors(interceptors: unknown): readonly ServerInterceptor[] {
+  if (interceptors === undefined) return [];
+  if (!Array.isArray(interceptors) || !interceptors.every((interceptor) => typeof interceptor === 'function')) {
+    throw new TypeError('The interceptors server option must be an array of ServerInterceptor functions');
+  }
+  return [...interceptors] as ServerInterceptor[];
 }
 
 /** A trailers-only (or non-200) response for a call that never reaches a handler. */

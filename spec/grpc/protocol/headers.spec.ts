@@ -16,8 +16,12 @@ const cachedBlocks: Array<[string, Buffer, string[]]> = [
     (RESPONSE_HEADERS as HeaderTemplate).staticBlock,
     [':status', '200', 'content-type', 'application/grpc', 'grpc-accept-encoding', 'identity,deflate,gzip'],
   ],
-  ['OK_TRAILERS', (OK_TRAILERS as HeaderTemplate).staticBlock, ['grpc-status', '0']],
-  ['OK_TRAILERS_ONLY', (OK_TRAILERS_ONLY as HeaderTemplate).staticBlock, [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0']],
+  ['OK_TRAILERS', (OK_TRAILERS as HeaderTemplate).staticBlock, ['grpc-status', '0', 'grpc-message', 'OK']],
+  [
+    'OK_TRAILERS_ONLY',
+    (OK_TRAILERS_ONLY as HeaderTemplate).staticBlock,
+    [':status', '200', 'content-type', 'application/grpc', 'grpc-status', '0', 'grpc-message', 'OK'],
+  ],
 ];
 
 describe('gRPC protocol headers', () => {

@@ -68,6 +68,10 @@ class RecordingSink implements CallSink {
   halfClosed = 0;
   cancelled = 0;
   drained = 0;
+  finished = 0;
+  onFinish(): void {
+    this.finished++;
+  }
   onMessage(message: unknown): void {
     this.messages.push(message);
   }
