@@ -17,9 +17,9 @@ export enum LogVerbosity {
   NONE = 3,
 }
 
-/** Where log lines go: any object with console's error (and optionally info, debug) methods. */
+/** Where log lines go: console, or any object with some of its error, info and debug methods. */
 export interface Logger {
-  error(message?: unknown, ...optionalParams: unknown[]): void;
+  error?(message?: unknown, ...optionalParams: unknown[]): void;
   info?(message?: unknown, ...optionalParams: unknown[]): void;
   debug?(message?: unknown, ...optionalParams: unknown[]): void;
 }
@@ -48,11 +48,12 @@ function parseVerbosity(text: string | undefined): LogVerbosity | undefined {
   }
 }
 
-/** Replaces the logger (default: console.error with an "E ", "I " or "D " prefix). */
+/**
+ * Replaces the logger (default: console.error with an "E ", "I " or "D " prefix). As in grpc-js, a
+ * level the logger has no method for goes to its error(); without error() that line is dropped.
+ */
 export function setLogger(newLogger: Logger): void {
-  if (typeof newLogger !== 'object' || newLogger === null || typeof newLogger.error !== 'function') {
-    throw new TypeError('setLogger() needs an object with an error() method (like console)');
-  }
+  if (typeof newLogger !== 'object' || newLogger === null) throw new TypeError('setLogger() takes an object such as console');
   logger = newLogger;
 }
 
@@ -71,7 +72,7 @@ export function setLogVerbosity(level: LogVerbosity): void {
 export function log(severity: LogVerbosity, message: string): void {
   if (severity < verbosity || severity >= LogVerbosity.NONE) return;
   const method = severity === LogVerbosity.DEBUG ? logger.debug : severity === LogVerbosity.INFO ? logger.info : logger.error;
-  (method ?? logger.error).call(logger, message);
+  (method ?? logger.error)?.call(logger, message);
 }
 
 /** Our tracer names. */
@@ -85,25 +86,32 @@ export const tracing = {
   call: false,
 };
 
+let enabledTracers = new Set<string>();
+let disabledTracers = new Set<string>();
+
 /**
  * Turns tracers on or off from a GRPC_TRACE-style list ("h2grpc_call,h2grpc_connection", "all",
  * "all,-h2grpc_call"; "" turns every tracer off). Read from GRPC_NODE_TRACE / GRPC_TRACE at load.
  */
 export function setTracers(list: string): void {
-  const enabled = new Set<string>();
-  const disabled = new Set<string>();
+  enabledTracers = new Set();
+  disabledTracers = new Set();
   for (const name of list.split(',')) {
     const trimmed = name.trim();
-    if (trimmed.startsWith('-')) disabled.add(trimmed.slice(1));
-    else if (trimmed !== '') enabled.add(trimmed);
+    if (trimmed.startsWith('-')) disabledTracers.add(trimmed.slice(1));
+    else if (trimmed !== '') enabledTracers.add(trimmed);
   }
-  const on = (name: TracerName) => !disabled.has(name) && (enabled.has('all') || enabled.has(name));
-  tracing.connection = on('h2grpc_connection');
-  tracing.call = on('h2grpc_call');
+  tracing.connection = isTracerEnabled('h2grpc_connection');
+  tracing.call = isTracerEnabled('h2grpc_call');
+}
+
+/** Whether the tracer `name` is on (any name, as grpc-js's experimental.trace takes any). */
+export function isTracerEnabled(name: string): boolean {
+  return !disabledTracers.has(name) && (enabledTracers.has('all') || enabledTracers.has(name));
 }
 setTracers(process.env.GRPC_NODE_TRACE ?? process.env.GRPC_TRACE ?? '');
 
 /** Writes one trace line (at DEBUG) for `tracer`; callers check `tracing` first. */
-export function trace(tracer: TracerName, text: string): void {
-  log(LogVerbosity.DEBUG, `${new Date().toISOString()} | h2grpc ${process.pid} | ${tracer} | ${text}`);
+export function trace(tracer: TracerName, text: string, severity = LogVerbosity.DEBUG): void {
+  log(severity, `${new Date().toISOString()} | h2grpc ${process.pid} | ${tracer} | ${text}`);
 }

@@ -6,6 +6,7 @@ import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type Frame
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
 import { isStatusCode, Status, type StatusObject } from '../status';
+import type { MethodStats } from './method-stats';
 
 /** How long the status of a call that exceeded its response backlog may wait for the client's window. */
 const BACKLOG_STATUS_GRACE_MS = 5000;
@@ -42,6 +43,8 @@ export interface MethodCodec {
   path: string;
   requestDeserialize(data: Buffer): unknown;
   responseSerialize(value: unknown): Buffer;
+  /** The method's call counters (Server.callStats()); specs' codecs may leave them out. */
+  stats?: MethodStats;
 }
 
 export interface CallLimits {
@@ -106,6 +109,7 @@ export class ServerCall implements StreamListener {
 
   /** Attaches the handler adapter and starts receiving. */
   start(sink: CallSink): void {
+    this.method.stats?.started();
     this.sink = sink;
     if (this.deadline !== Infinity) {
       const remaining = this.deadline - Date.now();
@@ -193,7 +197,8 @@ export class ServerCall implements StreamListener {
     this.sink?.onHalfClose();
   }
 
-  onReset(_errorCode: number, _initiator: Initiator): void {
+  onReset(errorCode: number, initiator: Initiator): void {
+    this.method.stats?.reset(errorCode, initiator, this.canSend);
     this.cancel();
   }
 
@@ -203,6 +208,7 @@ export class ServerCall implements StreamListener {
 
   private receiveMessage(framed: FramedMessage): void {
     if (this.state !== 'open') return;
+    this.method.stats?.messageReceived(framed.data.length);
     let data = framed.data;
     this.lastRequestCompressed = framed.compressed;
     if (framed.compressed) {
@@ -313,6 +319,7 @@ export class ServerCall implements StreamListener {
       });
       return null;
     }
+    this.method.stats?.messageSent(data.length);
     if (!this.headersSent) {
       this.sendMetadata(null);
       if (!this.canSend) return null;
@@ -372,6 +379,7 @@ export class ServerCall implements StreamListener {
     if (!this.canSend) return;
     const code = isStatusCode(status.code) ? status.code : Status.UNKNOWN;
     const details = typeof status.details === 'string' ? status.details : '';
+    this.method.stats?.ended(code, details);
     const metadata = toMetadata(status.metadata);
     this.finish('finished');
     // The call is over for the transport: let go of it, so the handler's objects (the request
