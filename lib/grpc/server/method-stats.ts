@@ -33,7 +33,7 @@ export interface CallStatsSnapshot {
 const STATUS_COUNT = 17;
 
 /**
- * @internal The counters of one method: one object per registered method, incremented in place by its
+ * The counters of one method (internal: Server.callStats() copies them): one object per registered method, incremented in place by its
  * calls (no allocation per call). Also where call tracing (`h2grpc_call`) happens, behind its flag.
  */
 export class MethodStats {
