@@ -40,21 +40,28 @@ function primary(): void {
     });
   };
   for (let index = 0; index < workers; index++) start();
+  const stopAll = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
   cluster.on('exit', (worker, code, signal) => {
-    listening.delete(worker.id);
+    const hadListened = listening.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    if (!hadListened) {
+      // It could not even start (port taken, bad address): another would fail the same way.
+      console.error(`cluster: worker ${worker.process.pid} exited (${signal ?? code}) before listening; stopping`);
+      process.exitCode = 1;
+      stopAll();
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
       return;
     }
     console.error(`cluster: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
     start();
   });
-  for (const name of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(name, () => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    });
-  }
+  for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, stopAll);
 }
 
 function worker(): void {
