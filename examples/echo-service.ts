@@ -9,9 +9,14 @@ export const ECHO_PROTO = [path.join(__dirname, '..', 'protos', 'echo.proto'), p
   existsSync(file),
 )!;
 
+/** protos/echo.proto as @grpc/proto-loader loads it (also what the reflection service describes). */
+export function loadEchoPackageDefinition(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(ECHO_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+}
+
 /** The Echo service definition, loaded with @grpc/proto-loader. */
 export function loadEchoService(): ServiceDefinition {
-  const definition = protoLoader.loadSync(ECHO_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const definition = loadEchoPackageDefinition();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const loaded = loadPackageDefinition(definition) as any;
   return loaded.grpc.examples.echo.Echo.service as ServiceDefinition;

@@ -265,6 +265,6 @@ function sampleRss(pid, intervalMs = 50) {
 
 module.exports = {
   HAS_TASKSET, CLK_TCK,
-  installCleanup, killAll, pinned, pinSelf, runCommand, startServer, stopServer,
+  installCleanup, killAll, pinned, pinSelf, runCommand, startServer, stopServer, track,
   cpuSeconds, statusKB, sampleRss, foreignLoad,
 };

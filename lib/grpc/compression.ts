@@ -57,3 +57,10 @@ export function negotiateEncoding(acceptEncoding: string | undefined, preferred:
   const accepted = acceptEncoding.split(',').map((part) => part.trim());
   return accepted.includes(preferred) ? preferred : 'identity';
 }
+
+/** grpc-js's compressionAlgorithms: the values of 'grpc.default_compression_algorithm'. */
+export enum CompressionAlgorithms {
+  identity = 0,
+  deflate = 1,
+  gzip = 2,
+}

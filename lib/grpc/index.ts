@@ -44,3 +44,11 @@ export { parseTimeout, formatTimeout } from './protocol/timeout';
 export { encodeStatusMessage, decodeStatusMessage } from './protocol/status-message';
 export { loadPackageDefinition } from './load';
 export type { GrpcObject, LoadedService } from './load';
+// grpc-js's logging, admin, compression and experimental exports; call counters.
+export { CompressionAlgorithms as compressionAlgorithms } from './compression';
+export { LogVerbosity as logVerbosity, setLogger, setLogVerbosity } from './logging';
+export type { Logger } from './logging';
+export { addAdminServicesToServer } from './admin';
+export type { AdminServiceTarget, GetServiceDefinition, GetHandlers } from './admin';
+export * as experimental from './experimental';
+export type { CallCounters, CallStatsSnapshot } from './server/method-stats';

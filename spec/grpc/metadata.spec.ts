@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { isReservedHeader, Metadata } from '../../lib/grpc/metadata';
+import * as grpc from '@grpc/grpc-js';
+import { getLogger, setLogger } from '../../lib/grpc/logging';
+import { isReservedHeader, Metadata, toMetadata } from '../../lib/grpc/metadata';
 
 function pairs(headers: string[]): Array<[string, string]> {
   const result: Array<[string, string]> = [];
@@ -265,10 +267,34 @@ describe('Metadata', () => {
       expect(metadata.toJSON()).to.deep.equal({ kept: ['2'] });
     });
 
-    it('accumulates duplicate keys in order', () => {
-      const metadata = Metadata.fromHeaders(['x-a', '1', 'x-b', '2', 'x-a', '3']);
-      expect(metadata.get('x-a')).to.deep.equal(['1', '3']);
+    it('joins a repeated ASCII key into one value as node:http2 (and so grpc-js) does', () => {
+      const metadata = Metadata.fromHeaders(['x-a', '1', 'x-b', '2', 'x-a', '3', 'x-a', '4']);
+      expect(metadata.get('x-a')).to.deep.equal(['1, 3, 4']);
       expect(metadata.get('x-b')).to.deep.equal(['2']);
+    });
+
+    it('joins cookie with "; " and keeps only the first of the fields node keeps once', () => {
+      const metadata = Metadata.fromHeaders([
+        'cookie',
+        'a=1',
+        'user-agent',
+        'one',
+        'cookie',
+        'b=2',
+        'user-agent',
+        'two',
+        'authorization',
+        'x',
+        'authorization',
+        'y',
+      ]);
+      expect(metadata.get('cookie')).to.deep.equal(['a=1; b=2']);
+      expect(metadata.get('user-agent')).to.deep.equal(['one']);
+      expect(metadata.get('authorization')).to.deep.equal(['x']);
+    });
+
+    it('leaves an illegal repeated value out of the joined one', () => {
+      expect(Metadata.fromHeaders(['x-a', '1', 'x-a', 'caf\u00e9', 'x-a', '3']).get('x-a')).to.deep.equal(['1, 3']);
     });
 
     it('keeps commas inside ASCII values (only -bin values are split)', () => {
@@ -305,7 +331,11 @@ describe('Metadata', () => {
       metadata.add('x-a', '2');
       metadata.add('x-bin', Buffer.from([0xde, 0xad]));
       metadata.add('x-bin', Buffer.from([0xbe, 0xef]));
-      expect(Metadata.fromHeaders(metadata.appendToHeaders([])).toJSON()).to.deep.equal(metadata.toJSON());
+      // What grpc-js sees too: its server gets the repeated ASCII key joined by node:http2.
+      expect(Metadata.fromHeaders(metadata.appendToHeaders([])).toJSON()).to.deep.equal({
+        'x-a': ['1, 2'],
+        'x-bin': [Buffer.from([0xde, 0xad]), Buffer.from([0xbe, 0xef])],
+      });
     });
 
     it('never lets received metadata break the application when it echoes it back with add()', () => {
@@ -321,6 +351,121 @@ describe('Metadata', () => {
         for (const value of values) expect(() => echoed.add(key, value), `${key}: ${String(value)}`).to.not.throw();
       }
       expect(echoed.get('ok')).to.deep.equal(['fine']);
+    });
+  });
+
+  describe("the rest of grpc-js's API", () => {
+    it('toHttp2Headers gives a string for one value, an array for several, base64 for Buffers, no ":" keys', () => {
+      const metadata = new Metadata();
+      metadata.add('x-one', 'a');
+      metadata.add('x-two', 'b');
+      metadata.add('x-two', 'c');
+      metadata.add('x-bin', Buffer.from([1, 2, 3]));
+      metadata.add('y-bin', Buffer.from([4]));
+      metadata.add('y-bin', Buffer.from([5]));
+      // grpc-js skips pseudo-header keys that got into the map unvalidated.
+      metadata.internalRepr.set(':path', ['/x']);
+      expect(metadata.toHttp2Headers()).to.deep.equal({ 'x-one': 'a', 'x-two': ['b', 'c'], 'x-bin': 'AQID', 'y-bin': ['BA==', 'BQ=='] });
+    });
+
+    it('fromHttp2Headers takes strings and arrays, decodes -bin, splits custom -bin strings, skips ":" keys', () => {
+      const metadata = Metadata.fromHttp2Headers({
+        ':path': '/x',
+        'x-one': 'a, b',
+        'x-arr': ['c', 'd'],
+        'x-bin': 'AQ==, Ag==',
+        'y-bin': ['Aw==', 'BA=='],
+        'grpc-status-details-bin': 'BQ==',
+        'x-none': undefined,
+      });
+      expect(metadata.toJSON()).to.deep.equal({
+        'x-one': ['a, b'],
+        'x-arr': ['c', 'd'],
+        'x-bin': [Buffer.from([1]), Buffer.from([2])],
+        'y-bin': [Buffer.from([3]), Buffer.from([4])],
+        'grpc-status-details-bin': [Buffer.from([5])],
+      });
+    });
+
+    it('fromHttp2Headers logs and leaves out an entry that is not legal metadata', () => {
+      const lines: string[] = [];
+      const previous = getLogger();
+      setLogger({ error: (line: unknown) => lines.push(String(line)) });
+      try {
+        const metadata = Metadata.fromHttp2Headers({ 'x-ok': 'fine', 'x-bad': 'caf\u00e9', 'Bad Key': 'v' });
+        expect(metadata.toJSON()).to.deep.equal({ 'x-ok': ['fine'] });
+      } finally {
+        setLogger(previous);
+      }
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.match(/Failed to add metadata entry x-bad/);
+    });
+
+    it('setOpaque/getOpaque keep data that is never sent, and clone does not copy it (as grpc-js)', () => {
+      const metadata = new Metadata();
+      const data = { any: 'thing' };
+      expect(metadata.getOpaque('k')).to.equal(undefined);
+      metadata.setOpaque('k', data);
+      expect(metadata.getOpaque('k')).to.equal(data);
+      expect(metadata.toHttp2Headers()).to.deep.equal({});
+      expect(metadata.appendToHeaders([])).to.deep.equal([]);
+      expect(metadata.clone().getOpaque('k')).to.equal(undefined);
+    });
+
+    it('getMap copies Buffer values, so changing one leaves the metadata intact', () => {
+      const metadata = new Metadata();
+      metadata.set('x-bin', Buffer.from([1]));
+      (metadata.getMap()['x-bin'] as Buffer)[0] = 9;
+      expect(metadata.get('x-bin')).to.deep.equal([Buffer.from([1])]);
+    });
+  });
+
+  describe('interop with @grpc/grpc-js Metadata', () => {
+    it("our instances pass grpc-js's instanceof check (its client tells metadata from options with it)", () => {
+      expect(new Metadata()).to.be.instanceOf(grpc.Metadata);
+      expect(new Metadata().clone()).to.be.instanceOf(grpc.Metadata);
+    });
+
+    it("each class's merge reads the other's instances", () => {
+      const ours = new Metadata();
+      ours.add('x-a', '1');
+      const theirs = new grpc.Metadata();
+      theirs.add('x-a', '2');
+      theirs.add('x-bin', Buffer.from([7]));
+      ours.merge(theirs as unknown as Metadata);
+      expect(ours.toJSON()).to.deep.equal({ 'x-a': ['1', '2'], 'x-bin': [Buffer.from([7])] });
+      const back = new grpc.Metadata();
+      back.merge(ours as unknown as grpc.Metadata);
+      expect(back.toJSON()).to.deep.equal(ours.toJSON());
+    });
+
+    it("grpc-js's methods work on our instances, and give what ours give", () => {
+      const ours = new Metadata({ waitForReady: true });
+      ours.add('x-a', '1');
+      ours.add('x-a', '2');
+      ours.add('x-bin', Buffer.from([1, 2]));
+      const theirs = grpc.Metadata.prototype;
+      expect(theirs.toHttp2Headers.call(ours)).to.deep.equal(ours.toHttp2Headers());
+      expect(theirs.getMap.call(ours)).to.deep.equal(ours.getMap());
+      expect(theirs.getOptions.call(ours)).to.deep.equal({ waitForReady: true });
+      expect(theirs.clone.call(ours).toJSON()).to.deep.equal(ours.toJSON());
+      theirs.setOpaque.call(ours, 'k', 1);
+      expect(ours.getOpaque('k')).to.equal(1);
+    });
+
+    it("fromHttp2Headers gives what grpc-js's gives", () => {
+      const headers = { 'x-a': 'a, b', 'x-arr': ['c', 'd'], 'x-bin': 'AQ==,Ag==', 'grpc-x-bin': 'Aw==' };
+      expect(Metadata.fromHttp2Headers(headers).toJSON()).to.deep.equal(grpc.Metadata.fromHttp2Headers(headers).toJSON());
+    });
+
+    it('toMetadata converts grpc-js metadata to ours with every value', () => {
+      const theirs = new grpc.Metadata();
+      theirs.add('x-a', '1');
+      theirs.add('x-a', '2');
+      theirs.add('x-bin', Buffer.from([3]));
+      const converted = toMetadata(theirs)!;
+      expect(converted).to.be.instanceOf(Metadata);
+      expect(converted.toJSON()).to.deep.equal(theirs.toJSON());
     });
   });
 });

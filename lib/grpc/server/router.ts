@@ -1,4 +1,5 @@
 import type { MethodKind, RegisteredMethod } from './method-handlers';
+import { MethodStats } from './method-stats';
 
 /** One method of a service definition as @grpc/proto-loader / grpc-js produce it. */
 export interface MethodDefinition {
@@ -48,6 +49,7 @@ export class Router {
         handler,
         requestDeserialize: definition.requestDeserialize,
         responseSerialize: definition.responseSerialize,
+        stats: new MethodStats(definition.path),
       });
     }
   }
@@ -58,5 +60,10 @@ export class Router {
 
   lookup(path: string): RegisteredMethod | undefined {
     return this.methods.get(path);
+  }
+
+  /** The call counters of every registered method. */
+  *methodStats(): IterableIterator<MethodStats> {
+    for (const method of this.methods.values()) if (method.stats !== undefined) yield method.stats;
   }
 }

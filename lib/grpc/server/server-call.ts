@@ -7,6 +7,7 @@ import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
 import type { ConnectionInfo } from './call-types';
 import { PerRequestMetricRecorder } from './metrics-recorder';
+import type { MethodStats } from './method-stats';
 import { Status, type StatusObject } from '../status';
 
 /** How long the status of a call that exceeded its response backlog may wait for the client's window. */
@@ -74,6 +75,8 @@ export interface MethodCodec {
   path: string;
   requestDeserialize(data: Buffer): unknown;
   responseSerialize(value: unknown): Buffer;
+  /** The method's call counters (Server.callStats()); specs' codecs may leave them out. */
+  stats?: MethodStats;
 }
 
 export interface CallLimits {
@@ -169,6 +172,7 @@ export class ServerCall implements StreamListener {
   }
 
   private startReceiving(): void {
+    this.method.stats?.started();
     if (this.deadline !== Infinity) {
       const remaining = this.deadline - Date.now();
       if (remaining <= 0) {
@@ -273,7 +277,8 @@ export class ServerCall implements StreamListener {
     this.sink?.onHalfClose();
   }
 
-  onReset(_errorCode: number, _initiator: Initiator): void {
+  onReset(errorCode: number, initiator: Initiator): void {
+    this.method.stats?.reset(errorCode, initiator, this.canSend);
     this.cancel();
   }
 
@@ -283,6 +288,7 @@ export class ServerCall implements StreamListener {
 
   private receiveMessage(framed: FramedMessage): void {
     if (this.state !== 'open') return;
+    this.method.stats?.messageReceived(framed.data.length);
     let data = framed.data;
     this.lastRequestCompressed = framed.compressed;
     if (framed.compressed) {
@@ -405,6 +411,7 @@ export class ServerCall implements StreamListener {
       });
       return null;
     }
+    this.method.stats?.messageSent(data.length);
     if (!this.headersSent) {
       this.writeMetadata(null);
       if (!this.canSend) return null;
@@ -498,6 +505,7 @@ export class ServerCall implements StreamListener {
     // Any integer code is sent as it is (grpc-js passes codes outside 0-16 through).
     const code = Number.isInteger(status.code) ? status.code! : Status.UNKNOWN;
     const details = typeof status.details === 'string' ? status.details : '';
+    this.method.stats?.ended(code, details);
     const metadata = toMetadata(status.metadata);
     this.finish('finished');
     // The call is over for the transport: let go of it, so the handler's objects (the request

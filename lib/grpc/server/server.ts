@@ -4,9 +4,12 @@ import { type Encoding, negotiateEncoding } from '../compression';
 import { CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS } from '../protocol/headers';
 import { checkHttpRequest, type EarlyAnswer, isEarlyAnswer, parseCallOptions, scanGrpcRequest } from '../protocol/request-headers';
 import { encodeStatusMessage } from '../protocol/status-message';
+import { tracing } from '../logging';
 import { Status } from '../status';
+import { traceConnection } from './connection-trace';
 import type { ServerInterceptor } from './interceptors';
 import { startCall } from './method-handlers';
+import { type CallStatsSnapshot, snapshotCallStats } from './method-stats';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
 import { type CallLimits, ServerCall } from './server-call';
 
@@ -193,6 +196,14 @@ export class Server {
     return { connections: this.connections.size, streams, queuedBytes };
   }
 
+  /**
+   * Call counters per registered method and in total: calls started, succeeded, failed by status,
+   * active, messages and bytes each way. Counted in place as calls run; this call copies them.
+   */
+  callStats(): CallStatsSnapshot {
+    return snapshotCallStats(this.router.methodStats());
+  }
+
   /** Per-connection transport counters (streams, queued bytes, control items, unparsed input). */
   connectionStats(): ConnectionStats[] {
     return [...this.connections].map((connection) => connection.stats);
@@ -208,6 +219,7 @@ export class Server {
       return null;
     }
     const connection = new Http2Connection(socket, 'server', this.transportOptions);
+    if (tracing.connection) traceConnection(connection, socket);
     this.connections.add(connection);
     connection.on('stream', (stream: Http2Stream) => this.handleStream(connection, stream));
     connection.on('close', () => {
