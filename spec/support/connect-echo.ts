@@ -28,7 +28,12 @@ function loadRegistry() {
   // protobufjs/ext/descriptor adds toDescriptor(): the FileDescriptorSet of what was loaded.
   const set = (root as unknown as { toDescriptor(syntax: string): protobuf.Message }).toDescriptor('proto3');
   const bytes = (set.constructor as unknown as { encode(message: protobuf.Message): protobuf.Writer }).encode(set).finish();
-  return createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes));
+  const files = fromBinary(FileDescriptorSetSchema, bytes);
+  // protobufjs writes json_name as "" rather than leaving it out; protoc writes the lowerCamelCase name.
+  for (const file of files.file)
+    for (const message of file.messageType)
+      for (const field of message.field) field.jsonName = field.name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  return createFileRegistry(files);
 }
 
 const registry = loadRegistry();
