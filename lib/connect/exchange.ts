@@ -38,7 +38,6 @@ export class StreamExchange implements StreamListener {
    */
   async respond(response: UniversalServerResponse): Promise<void> {
     const stream = this.stream;
-    const head = appendHeaders([':status', String(response.status)], response.header);
     const iterator = response.body?.[Symbol.asyncIterator]();
     let headersSent = false;
     let writing = false;
@@ -50,7 +49,7 @@ export class StreamExchange implements StreamListener {
           writing = true;
           this.checkOpen();
           if (!headersSent) {
-            this.sendHeaders(head, false);
+            this.sendHeaders(responseHead(response), false);
             headersSent = true;
           }
           if (!stream.write(asBuffer(chunk))) await this.drained();
@@ -61,13 +60,13 @@ export class StreamExchange implements StreamListener {
       const trailer = response.trailer;
       if (!hasFields(trailer)) {
         if (headersSent) stream.end();
-        else this.sendHeaders(head, true);
+        else this.sendHeaders(responseHead(response), true);
       } else if (headersSent) {
         this.endWith(appendHeaders([], trailer));
       } else if (isGrpc(response)) {
-        this.sendHeaders(appendHeaders(head, trailer), true);
+        this.sendHeaders(appendHeaders(responseHead(response), trailer), true);
       } else {
-        this.sendHeaders(head, false);
+        this.sendHeaders(responseHead(response), false);
         this.endWith(appendHeaders([], trailer));
       }
     } catch (error) {
@@ -143,6 +142,11 @@ export class StreamExchange implements StreamListener {
     this.drainWaiter = null;
     waiter?.resolve();
   }
+}
+
+/** :status and the headers, as they are when the first chunk (or the end) is there. */
+function responseHead(response: UniversalServerResponse): HeaderList {
+  return appendHeaders([':status', String(response.status)], response.header);
 }
 
 /** A gRPC (not gRPC-Web) response: its trailers may travel in the headers when there is no body. */
