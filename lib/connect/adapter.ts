@@ -103,7 +103,8 @@ export function connectH2grpcAdapter(options: ConnectH2grpcAdapterOptions): Conn
           stream.release();
         },
         (error: unknown) => {
-          if (!stream.isAborted) {
+          // A stream the client reset (or whose connection went) is no error of the handler's.
+          if (exchange.resetReason === null) {
             onError?.(error, head.path);
             stream.reset(ErrorCode.INTERNAL_ERROR);
           }

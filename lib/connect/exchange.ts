@@ -13,8 +13,8 @@ import { connectErrorFromReset } from './reset-error';
 export class StreamExchange implements StreamListener {
   readonly body: RequestBody;
   private readonly abortController = new AbortController();
-  /** Why the stream ended early (reset by either side, or its connection lost); null while it runs. */
-  private resetReason: ConnectError | null = null;
+  /** Why the stream ended early (reset by the client or the transport, or its connection lost); null while it runs. */
+  resetReason: ConnectError | null = null;
   private drainWaiter: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   /** The request's trailers, if the client sent any (Connect's protocols have none). */
   trailers: HeaderList | null = null;

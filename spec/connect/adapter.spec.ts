@@ -213,6 +213,32 @@ describe('connect/adapter on bare connections', () => {
     expect((errors[0] as Error).message).to.equal('no context');
   });
 
+  it('response headers the client does not accept: the stream is reset and onError hears of it', async () => {
+    const errors: unknown[] = [];
+    serve({ onError: (error) => errors.push(error) }, {}, { settings: { maxHeaderListSize: 300 } });
+    const { received } = send(
+      pair.client,
+      requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc', ['x-request', 'r'.repeat(400)]),
+      echoRequestEnvelope('headers'),
+    );
+    await received.done;
+    expect(received.reset).to.equal(ErrorCode.INTERNAL_ERROR);
+    await eventually(() => errors.length === 1);
+    expect((errors[0] as Error).message).to.equal('response headers are larger than the client accepts');
+  });
+
+  it('a client reset is no handler error: onError stays quiet', async () => {
+    const errors: unknown[] = [];
+    serve({ onError: (error) => errors.push(error) });
+    const waiting = recorder.waiting;
+    const aborts = recorder.aborts.length;
+    const { stream } = send(pair.client, requestHead('/grpc.examples.echo.Echo/ServerStreamingEcho', 'application/grpc'), echoRequestEnvelope('wait'));
+    await eventually(() => recorder.waiting > waiting);
+    stream.reset(ErrorCode.CANCEL);
+    await eventually(() => recorder.aborts.length > aborts && pair.server.stats.retainedStreams === 0);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('contextValues sees the stream and connection of the request', async () => {
     const seen: { path?: string; connection?: Http2Connection } = {};
     serve({
