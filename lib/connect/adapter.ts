@@ -66,30 +66,30 @@ export function connectH2grpcAdapter(options: ConnectH2grpcAdapterOptions): Conn
       answer(stream, isGrpcRequest(stream.headers) ? unimplemented(head.path) : [':status', '404']);
       return;
     }
-    let request: UniversalServerRequest;
-    let exchange: StreamExchange;
-    try {
-      const url = requestUrl(head, firstField(stream.headers, 'host'));
-      if (url === null) {
-        answer(stream, [':status', '400']);
-        return;
-      }
-      const header = headersFromList(stream.headers);
-      exchange = new StreamExchange(stream);
-      request = {
-        httpVersion: '2.0',
-        method: head.method,
-        url,
-        header,
-        body: exchange.body,
-        signal: exchange.signal,
-        contextValues: contextValues?.(stream, connection),
-      };
-    } catch (error) {
-      onError?.(error, head.path);
+    const url = requestUrl(head, firstField(stream.headers, 'host'));
+    const header = url === null ? null : webHeaders(stream.headers);
+    if (url === null || header === null) {
       answer(stream, [':status', '400']);
       return;
     }
+    let values: ContextValues | undefined;
+    try {
+      values = contextValues?.(stream, connection);
+    } catch (error) {
+      onError?.(error, head.path);
+      answer(stream, [':status', '500']);
+      return;
+    }
+    const exchange = new StreamExchange(stream);
+    const request: UniversalServerRequest = {
+      httpVersion: '2.0',
+      method: head.method,
+      url,
+      header,
+      body: exchange.body,
+      signal: exchange.signal,
+      contextValues: values,
+    };
     // Streaming uploads may idle between messages; the others must keep coming (minimum data rate).
     const kind = handler.method.methodKind;
     if (kind === 'client_streaming' || kind === 'bidi_streaming') stream.exemptFromDataRate();
@@ -151,6 +151,15 @@ function isGrpcRequest(headers: HeaderList): boolean {
 function unimplemented(path: string): HeaderList {
   const message = encodeStatusMessage(`The server does not implement the method ${path}`);
   return [':status', '200', 'content-type', 'application/grpc', 'grpc-status', String(Status.UNIMPLEMENTED), 'grpc-message', message];
+}
+
+/** The request's fields as Headers, or null when the Fetch API refuses one. */
+function webHeaders(list: HeaderList): Headers | null {
+  try {
+    return headersFromList(list);
+  } catch {
+    return null;
+  }
 }
 
 function firstField(headers: HeaderList, name: string): string | null {

@@ -199,7 +199,16 @@ describe('connect/adapter on bare connections', () => {
     expect(received.field(':status')).to.equal('431');
   });
 
-  it('a failing contextValues: 400, and onError hears of it', async () => {
+  it('a :authority that makes no URL: 400', async () => {
+    serve();
+    const headers = requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/json');
+    headers[headers.indexOf(':authority') + 1] = 'bad host';
+    const { received } = send(pair.client, headers, Buffer.from('{}'));
+    await received.done;
+    expect(received.field(':status')).to.equal('400');
+  });
+
+  it('a failing contextValues: 500, and onError hears of it', async () => {
     const errors: unknown[] = [];
     serve({
       contextValues: () => {
@@ -209,7 +218,7 @@ describe('connect/adapter on bare connections', () => {
     });
     const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/json'), Buffer.from('{}'));
     await received.done;
-    expect(received.field(':status')).to.equal('400');
+    expect(received.field(':status')).to.equal('500');
     expect((errors[0] as Error).message).to.equal('no context');
   });
 
