@@ -126,7 +126,6 @@ export class Server {
   private readonly responseEncoding: Encoding;
   private readonly transportOptions: ConnectionOptions;
   private shuttingDown = false;
-  private fallback: FallbackStreamHandler | null = null;
 
   constructor(private readonly options: ServerOptions = {}) {
     const receive = options['grpc.max_receive_message_length'] ?? 4 * 1024 * 1024;
@@ -258,6 +257,9 @@ export class Server {
   }
 
   private drainTimer: NodeJS.Timeout | null = null;
+
+  /** Serves the streams of paths no gRPC service has (setFallbackStreamHandler); null: answered here. */
+  private fallback: FallbackStreamHandler | null = null;
 
   private readonly shutdownCallbacks: ((error?: Error) => void)[] = [];
 
