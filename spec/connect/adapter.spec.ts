@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
+import * as net from 'node:net';
 import { Code, ConnectError, createContextValues } from '@connectrpc/connect';
 import { connectH2grpcAdapter, type ConnectH2grpcAdapterOptions } from '../../lib/connect';
 import { StreamExchange } from '../../lib/connect/exchange';
@@ -15,7 +16,6 @@ import {
   type StreamListener,
 } from '../../lib/transport';
 import { echoRecorder, echoRoutes } from '../support/connect-echo';
-import { duplexPair } from '../support/duplex-pair';
 import { eventually } from '../support/waiting';
 
 /** Records what a client stream receives; `done` resolves at its end or reset. */
@@ -60,9 +60,21 @@ interface Pair {
   close(): Promise<void>;
 }
 
-/** Our client connection against our server connection over an in-memory duplex pair. */
-function connectPair(serverOptions: ConnectionOptions = {}, clientOptions: ConnectionOptions = {}): Pair {
-  const [clientSocket, serverSocket] = duplexPair();
+/** A connected loopback TCP socket pair. */
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const listener = net.createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
+  const clientSocket = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  const [[serverSocket]] = await Promise.all([accepted, once(clientSocket, 'connect')]);
+  listener.close();
+  return [clientSocket, serverSocket];
+}
+
+/** Our client connection against our server connection over loopback TCP. */
+async function connectPair(serverOptions: ConnectionOptions = {}, clientOptions: ConnectionOptions = {}): Promise<Pair> {
+  const [clientSocket, serverSocket] = await socketPair();
   const server = createServerConnection(serverSocket, serverOptions);
   const client = createClientConnection(clientSocket, clientOptions);
   const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
@@ -102,8 +114,12 @@ describe('connect/adapter on bare connections', () => {
   let pair: Pair;
   const recorder = echoRecorder();
 
-  function serve(options: Partial<ConnectH2grpcAdapterOptions> = {}, serverOptions: ConnectionOptions = {}, clientOptions: ConnectionOptions = {}): void {
-    pair = connectPair(serverOptions, clientOptions);
+  async function serve(
+    options: Partial<ConnectH2grpcAdapterOptions> = {},
+    serverOptions: ConnectionOptions = {},
+    clientOptions: ConnectionOptions = {},
+  ): Promise<void> {
+    pair = await connectPair(serverOptions, clientOptions);
     connectH2grpcAdapter({ routes: echoRoutes(recorder), ...options }).serve(pair.server);
   }
 
@@ -112,7 +128,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('a gRPC unary call: headers, message and grpc-status 0 trailers', async () => {
-    serve();
+    await serve();
     const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), echoRequestEnvelope('hi'));
     await received.done;
     expect(received.field(':status')).to.equal('200');
@@ -122,7 +138,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('a gRPC error before any message goes trailers-only: one HEADERS with END_STREAM', async () => {
-    serve();
+    await serve();
     const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), echoRequestEnvelope('fail:3:bad'));
     await received.done;
     expect(received.headersEndStream).to.equal(true);
@@ -132,7 +148,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('RST_STREAM(REFUSED_STREAM) from the client fires the handler signal with Unavailable', async () => {
-    serve();
+    await serve();
     const aborts = recorder.aborts.length;
     const waiting = recorder.waiting;
     const { stream } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), echoRequestEnvelope('wait'));
@@ -145,7 +161,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('a lost connection fires the handler signal', async () => {
-    serve();
+    await serve();
     const aborts = recorder.aborts.length;
     const waiting = recorder.waiting;
     send(pair.client, requestHead('/grpc.examples.echo.Echo/ServerStreamingEcho', 'application/grpc'), echoRequestEnvelope('wait'));
@@ -156,7 +172,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('the handler keeps its stream slot (retain) until it ends, even after a client reset', async () => {
-    serve();
+    await serve();
     const waiting = recorder.waiting;
     const aborts = recorder.aborts.length;
     const { stream } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), echoRequestEnvelope('wait'));
@@ -168,7 +184,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('unknown paths: 404, or trailers-only UNIMPLEMENTED for a gRPC request', async () => {
-    serve();
+    await serve();
     const plain = send(pair.client, requestHead('/nowhere', 'application/json'), Buffer.from('{}'));
     const grpc = send(pair.client, requestHead('/no.Such/Method', 'application/grpc'), echoRequestEnvelope('x'));
     await Promise.all([plain.received.done, grpc.received.done]);
@@ -180,7 +196,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('requestPathPrefix serves the procedures under a prefix', async () => {
-    serve({ requestPathPrefix: '/api' });
+    await serve({ requestPathPrefix: '/api' });
     const prefixed = send(pair.client, requestHead('/api/grpc.examples.echo.Echo/UnaryEcho', 'application/json'), Buffer.from('{"message":"p"}'));
     const bare = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/json'), Buffer.from('{"message":"p"}'));
     await Promise.all([prefixed.received.done, bare.received.done]);
@@ -189,7 +205,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('a request whose header list was cut short gets 431', async () => {
-    serve({}, { settings: { maxHeaderListSize: 256 } });
+    await serve({}, { settings: { maxHeaderListSize: 256 } });
     const { received } = send(
       pair.client,
       requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/json', ['x-big', 'b'.repeat(600)]),
@@ -200,7 +216,7 @@ describe('connect/adapter on bare connections', () => {
   });
 
   it('a :authority that makes no URL: 400', async () => {
-    serve();
+    await serve();
     const headers = requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/json');
     headers[headers.indexOf(':authority') + 1] = 'bad host';
     const { received } = send(pair.client, headers, Buffer.from('{}'));
@@ -210,7 +226,7 @@ describe('connect/adapter on bare connections', () => {
 
   it('a failing contextValues: 500, and onError hears of it', async () => {
     const errors: unknown[] = [];
-    serve({
+    await serve({
       contextValues: () => {
         throw new Error('no context');
       },
@@ -224,7 +240,7 @@ describe('connect/adapter on bare connections', () => {
 
   it('response headers the client does not accept: the stream is reset and onError hears of it', async () => {
     const errors: unknown[] = [];
-    serve({ onError: (error) => errors.push(error) }, {}, { settings: { maxHeaderListSize: 300 } });
+    await serve({ onError: (error) => errors.push(error) }, {}, { settings: { maxHeaderListSize: 300 } });
     const { received } = send(
       pair.client,
       requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc', ['x-request', 'r'.repeat(400)]),
@@ -238,7 +254,7 @@ describe('connect/adapter on bare connections', () => {
 
   it('a client reset is no handler error: onError stays quiet', async () => {
     const errors: unknown[] = [];
-    serve({ onError: (error) => errors.push(error) });
+    await serve({ onError: (error) => errors.push(error) });
     const waiting = recorder.waiting;
     const aborts = recorder.aborts.length;
     const { stream } = send(pair.client, requestHead('/grpc.examples.echo.Echo/ServerStreamingEcho', 'application/grpc'), echoRequestEnvelope('wait'));
@@ -250,7 +266,7 @@ describe('connect/adapter on bare connections', () => {
 
   it('contextValues sees the stream and connection of the request', async () => {
     const seen: { path?: string; connection?: Http2Connection } = {};
-    serve({
+    await serve({
       contextValues: (stream, connection) => {
         seen.path = stream.requestHead?.path;
         seen.connection = connection;
@@ -267,8 +283,8 @@ describe('connect/adapter on bare connections', () => {
     expect(() => connectH2grpcAdapter({} as ConnectH2grpcAdapterOptions)).to.throw(TypeError, 'requires a routes function');
   });
 
-  it('lists the paths it serves', () => {
-    pair = connectPair();
+  it('lists the paths it serves', async () => {
+    pair = await connectPair();
     const adapter = connectH2grpcAdapter({ routes: echoRoutes(), requestPathPrefix: '/p' });
     expect(adapter.paths).to.include('/p/grpc.examples.echo.Echo/BidirectionalStreamingEcho');
     expect(adapter.paths).to.have.length(4);
@@ -279,8 +295,8 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   let pair: Pair;
   let serverStreams: Http2Stream[];
 
-  function open(clientOptions: ConnectionOptions = {}): { received: Received; serverStream: Promise<Http2Stream> } {
-    pair = connectPair({}, clientOptions);
+  async function open(clientOptions: ConnectionOptions = {}): Promise<{ received: Received; serverStream: Promise<Http2Stream> }> {
+    pair = await connectPair({}, clientOptions);
     serverStreams = [];
     const serverStream = new Promise<Http2Stream>((resolve) =>
       pair.server.on('stream', (stream) => {
@@ -318,7 +334,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   }
 
   it('sends status and headers with the first body chunk, and reads the trailers only after the body', async () => {
-    const { received, serverStream } = open();
+    const { received, serverStream } = await open();
     const stream = await serverStream;
     const exchange = new StreamExchange(stream);
     const { body, push } = controlledBody();
@@ -344,7 +360,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   });
 
   it('no body and no trailers: the headers alone end the stream', async () => {
-    const { received, serverStream } = open();
+    const { received, serverStream } = await open();
     const exchange = new StreamExchange(await serverStream);
     await exchange.respond({ status: 404 });
     await received.done;
@@ -353,7 +369,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   });
 
   it('a non-gRPC response without body keeps its trailers apart', async () => {
-    const { received, serverStream } = open();
+    const { received, serverStream } = await open();
     const exchange = new StreamExchange(await serverStream);
     await exchange.respond({ status: 200, header: new Headers({ 'content-type': 'application/json' }), trailer: new Headers({ 'x-t': '1' }) });
     await received.done;
@@ -362,7 +378,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   });
 
   it('response headers over the client SETTINGS_MAX_HEADER_LIST_SIZE: the stream is reset, respond() rejects', async () => {
-    const { received, serverStream } = open({ settings: { maxHeaderListSize: 200 } });
+    const { received, serverStream } = await open({ settings: { maxHeaderListSize: 200 } });
     const exchange = new StreamExchange(await serverStream);
     const error = await exchange.respond({ status: 200, header: new Headers({ 'x-big': 'h'.repeat(500) }) }).then(
       () => null,
@@ -374,7 +390,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   });
 
   it('a client reset while the body waits for window rejects respond() and tells the body iterator', async () => {
-    const { serverStream } = open({ settings: { initialWindowSize: 1024 } });
+    const { serverStream } = await open({ settings: { initialWindowSize: 1024 } });
     const stream = await serverStream;
     const exchange = new StreamExchange(stream);
     let thrown: unknown = null;
@@ -402,7 +418,7 @@ describe('connect/exchange: writing a universal response on a stream', () => {
   });
 
   it('keeps the request trailers', async () => {
-    pair = connectPair();
+    pair = await connectPair();
     const serverStream = new Promise<Http2Stream>((resolve) => pair.server.on('stream', resolve));
     const stream = pair.client.request(requestHead('/x', 'application/octet-stream'));
     stream.setListener(new Received());
