@@ -1,5 +1,5 @@
 export { Server, ServerCredentials } from './server/server';
-export type { ServerOptions, ServerStats } from './server/server';
+export type { FallbackStreamHandler, ServerOptions, ServerStats } from './server/server';
 export { ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from './server/call-objects';
 export type { UnaryCallback } from './server/method-handlers';
 // grpc-js's server interceptors and handler types.

@@ -110,6 +110,9 @@ export class ServerCredentials {
 
 const COMPRESSION_BY_ID: Encoding[] = ['identity', 'deflate', 'gzip'];
 
+/** Serves a stream for a path no gRPC service has: see Server.setFallbackStreamHandler(). */
+export type FallbackStreamHandler = (stream: Http2Stream, connection: Http2Connection) => void;
+
 /** Counters for tests and monitoring. */
 export interface ServerStats {
   connections: number;
@@ -151,6 +154,18 @@ export class Server {
 
   removeService(service: ServiceDefinition): void {
     this.router.removeService(service);
+  }
+
+  /**
+   * Serves the streams whose :path no added gRPC service has with `handler` instead of answering
+   * them here (UNIMPLEMENTED, 405, 415): another protocol beside gRPC on the same port, such as a
+   * Connect router (`addConnectRouter` from h2grpc/connect). The handler owns the stream: it must
+   * answer or reset it. Requests whose headers were cut short still get RESOURCE_EXHAUSTED. null
+   * removes it.
+   */
+  setFallbackStreamHandler(handler: FallbackStreamHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') throw new TypeError('setFallbackStreamHandler() requires a function or null');
+    this.fallback = handler;
   }
 
   /** grpc-js's bindAsync: 'host:port' (port 0 picks one); calls back with the bound port. */
@@ -260,6 +275,9 @@ export class Server {
 
   private drainTimer: NodeJS.Timeout | null = null;
 
+  /** Serves the streams of paths no gRPC service has (setFallbackStreamHandler); null: answered here. */
+  private fallback: FallbackStreamHandler | null = null;
+
   private readonly shutdownCallbacks: ((error?: Error) => void)[] = [];
 
   private checkShutdown(): void {
@@ -279,6 +297,10 @@ export class Server {
     }
     // The transport has validated the request (RFC 9113 §8.1-§8.3) and reset malformed ones.
     const head = stream.requestHead!;
+    if (this.fallback !== null && this.router.lookup(head.path) === undefined) {
+      this.fallback(stream, connection);
+      return;
+    }
     const fields = scanGrpcRequest(stream.headers);
     const httpProblem = checkHttpRequest(head.method, fields);
     if (httpProblem !== null) {

@@ -1,0 +1,15 @@
+import { type Code, ConnectError } from '@connectrpc/connect';
+import { statusFromResetCode } from '../grpc/protocol/status-mapping';
+import { errorCodeName, type Initiator } from '../transport';
+
+/**
+ * The reason a handler's AbortSignal carries when its stream ends by RST_STREAM or with its
+ * connection: the gRPC mapping of the code (PROTOCOL-HTTP2.md "Errors": CANCEL → Canceled,
+ * REFUSED_STREAM → Unavailable, ENHANCE_YOUR_CALM → ResourceExhausted, ...).
+ */
+export function connectErrorFromReset(errorCode: number, initiator: Initiator): ConnectError {
+  // Connect's codes are gRPC's status numbers.
+  const code: Code = statusFromResetCode(errorCode) as number;
+  const by = initiator === 'remote' ? 'by the client' : 'by the server';
+  return new ConnectError(`http/2 stream reset ${by} with ${errorCodeName(errorCode)}`, code);
+}
