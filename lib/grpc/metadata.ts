@@ -131,6 +131,7 @@ export class Metadata {
 
   constructor(options: MetadataOptions = {}) {
     this.options = options;
+    if (!grpcJsLinkSettled) linkGrpcJsMetadata();
   }
 
   /** Replaces any values of `key` (lowercased) with `value`: a Buffer for "-bin" keys, printable ASCII otherwise. */
@@ -334,23 +335,34 @@ export function toMetadata(value: unknown): Metadata | null {
 /**
  * grpc-js's client tells metadata from call options with `instanceof Metadata` (client.ts
  * checkOptionalUnaryResponseArguments / checkMetadataAndOptions): our instances would be taken as
- * options (metadata silently dropped) or refused ("Incorrect arguments passed"). When grpc-js can
- * be resolved from here, its Metadata.prototype becomes the prototype of ours, so a handler can
+ * options (metadata silently dropped) or refused ("Incorrect arguments passed"). Once the process
+ * has loaded grpc-js, its Metadata.prototype becomes the prototype of ours, so a handler can
  * forward `call.metadata` to a grpc-js client. Every method is our own (the chain only makes
- * `instanceof` true) and the fields have grpc-js's names and shapes, so its code reads ours. We
- * load only grpc-js's metadata module, which its index loads too (same file, same class).
+ * `instanceof` true) and the fields have grpc-js's names and shapes, so its code reads ours.
+ * We never load grpc-js ourselves: we look for its module in require.cache when our module loads
+ * and at each new Metadata until it is there (one lookup), and stop looking if it is not installed.
  */
-function inheritGrpcJsMetadata(): void {
-  let foreign: { Metadata?: { prototype?: object } };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    foreign = require('@grpc/grpc-js/build/src/metadata');
-  } catch {
+let grpcJsMetadataPath: string | null | undefined;
+let grpcJsLinkSettled = false;
+
+function linkGrpcJsMetadata(): void {
+  if (grpcJsMetadataPath === undefined) {
+    try {
+      grpcJsMetadataPath = require.resolve('@grpc/grpc-js/build/src/metadata');
+    } catch {
+      grpcJsMetadataPath = null;
+    }
+  }
+  if (grpcJsMetadataPath === null) {
+    grpcJsLinkSettled = true;
     return;
   }
-  const prototype = foreign?.Metadata?.prototype;
+  const loaded = require.cache[grpcJsMetadataPath]?.exports as { Metadata?: { prototype?: object } } | undefined;
+  if (loaded === undefined) return;
+  grpcJsLinkSettled = true;
+  const prototype = loaded.Metadata?.prototype;
   if (typeof prototype === 'object' && prototype !== null && Object.getPrototypeOf(Metadata.prototype) === Object.prototype) {
     Object.setPrototypeOf(Metadata.prototype, prototype);
   }
 }
-inheritGrpcJsMetadata();
+linkGrpcJsMetadata();
