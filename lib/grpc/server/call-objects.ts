@@ -348,7 +348,7 @@ const PLAIN_DUPLEX = { readableObjectMode: true, readableHighWaterMark: 1, writa
 const INTERCEPTED_DUPLEX = { readableObjectMode: true, readableHighWaterMark: 1, writableObjectMode: true, writableHighWaterMark: INTERCEPTED_HIGH_WATER_MARK };
 
 /** grpc-js's ServerWritableStream: the request plus an object-mode Writable for responses. */
-export class ServerWritableStream<RequestType = unknown, ResponseType = unknown> extends Writable implements CallSink {
+export class ServerWritableStream<RequestType = unknown, ResponseType = unknown> extends Writable {
   request: RequestType = undefined as RequestType;
   /** @internal */
   readonly writer: ResponseWriter;
@@ -390,7 +390,7 @@ export class ServerDuplexStream<RequestType = unknown, ResponseType = unknown> e
     this.writer.drain();
   }
 }
-export interface ServerDuplexStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, RequestReader, ResponseSide, CallSink {}
+export interface ServerDuplexStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, RequestReader, ResponseSide {}
 
 /** Copies a members class's methods and accessors onto other classes' prototypes. */
 function install(members: { prototype: object }, targets: { prototype: object }[]): void {

@@ -301,7 +301,7 @@ describe('Http2Connection lifecycle timers', () => {
     // the child would live for a minute.
     const script = `
       const { Http2Connection } = require('./lib/transport');
-      const { duplexPair } = require('./spec/support/duplex-pair');
+      const { duplexPair } = require('./lib/transport/duplex-pair');
       const [a, b] = duplexPair();
       const lifecycle = { handshakeTimeoutMs: 60000, keepaliveTimeMs: 60000, maxIdleMs: 60000, maxAgeMs: 60000, maxAgeGraceMs: 60000 };
       const server = new Http2Connection(a, 'server', { lifecycle });
