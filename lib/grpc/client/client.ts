@@ -241,6 +241,8 @@ export interface ClientMethodDefinition {
   requestStream: boolean;
   responseStream: boolean;
   requestSerialize(value: unknown): Buffer;
+  requestDeserialize(data: Buffer): unknown;
+  responseSerialize(value: unknown): Buffer;
   responseDeserialize(data: Buffer): unknown;
   originalName?: string;
 }

@@ -150,6 +150,8 @@ export class Subchannel {
     this.attemptConnection = connection;
     try {
       await connection.whenReady();
+      // Ready, but already going away (a GOAWAY or a close right behind the SETTINGS): no use.
+      if (connection.isDraining || connection.isClosed) throw new Error('the server closed the connection right after the handshake');
       return connection;
     } catch (error) {
       this.lastError = `${formatAddress(address)}: ${(error as Error).message}`;

@@ -386,6 +386,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.goingAway = true;
     this.startDraining();
     this.streamQuota.failAll();
+    this.failHandshake();
     if (this.headsUpTimer !== null) clearTimeout(this.headsUpTimer);
     this.lifecycle.stop();
     this.reader.stop();
@@ -402,6 +403,12 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     // moment, then destroy; after a graceful end give it as long as any write may stall, so a slow
     // reader still gets the tail of its last response.
     setTimeout(() => this.socket.destroy(), errorCode === ErrorCode.NO_ERROR ? this.gracefulCloseMs : 1000).unref();
+  }
+
+  /** The connection ends before the peer's SETTINGS came: whenReady() rejects. */
+  private failHandshake(): void {
+    if (!this.handshakeDone) this.settleReady?.(new UserError('connection closed before the handshake completed'));
+    this.settleReady = null;
   }
 
   private failStreams(errorCode: number, initiator: Initiator): void {
@@ -424,8 +431,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.framer.abort();
     // Whatever is still open dies with the socket (a no-op for streams terminate() already failed).
     this.failStreams(wasClosed ? ErrorCode.INTERNAL_ERROR : ErrorCode.CANCEL, wasClosed ? 'library' : 'remote');
-    if (!this.handshakeDone) this.settleReady?.(new UserError('connection closed before the handshake completed'));
-    this.settleReady = null;
+    this.failHandshake();
     this.startDraining();
     this.emit('close');
   }
