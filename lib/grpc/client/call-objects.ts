@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
-import type { Metadata } from '../metadata';
+import type { HeaderList } from '../../transport';
+import { Metadata } from '../metadata';
 import { GrpcError, Status, type StatusObject } from '../status';
 import type { ClientCall, ClientCallListener } from './client-call';
 
@@ -69,8 +70,8 @@ export class ClientUnaryCall<Response = unknown> extends EventEmitter implements
   }
 
   /** @internal */
-  onReceiveMetadata(metadata: Metadata): void {
-    this.emit('metadata', metadata);
+  onReceiveMetadata(headers: HeaderList): void {
+    emitMetadata(this, headers);
   }
   /** @internal */
   onReceiveMessage(message: unknown): void {
@@ -111,8 +112,8 @@ export class ClientReadableStream<Response = unknown> extends Readable implement
   }
 
   /** @internal */
-  onReceiveMetadata(metadata: Metadata): void {
-    this.emit('metadata', metadata);
+  onReceiveMetadata(headers: HeaderList): void {
+    emitMetadata(this, headers);
   }
   /** @internal */
   onReceiveMessage(message: unknown): void {
@@ -163,8 +164,8 @@ export class ClientWritableStream<Request = unknown, Response = unknown> extends
   }
 
   /** @internal */
-  onReceiveMetadata(metadata: Metadata): void {
-    this.emit('metadata', metadata);
+  onReceiveMetadata(headers: HeaderList): void {
+    emitMetadata(this, headers);
   }
   /** @internal */
   onReceiveMessage(message: unknown): void {
@@ -221,8 +222,8 @@ export class ClientDuplexStream<Request = unknown, Response = unknown> extends D
   }
 
   /** @internal */
-  onReceiveMetadata(metadata: Metadata): void {
-    this.emit('metadata', metadata);
+  onReceiveMetadata(headers: HeaderList): void {
+    emitMetadata(this, headers);
   }
   /** @internal */
   onReceiveMessage(message: unknown): void {
@@ -269,4 +270,9 @@ function finishReadable(stream: Readable, status: StatusObject): void {
   if (status.code === Status.OK) stream.push(null);
   else stream.emit('error', callError(status));
   stream.emit('status', status);
+}
+
+/** 'metadata' with the response headers as Metadata, built only when someone listens. */
+function emitMetadata(call: EventEmitter, headers: HeaderList): void {
+  if (call.listenerCount('metadata') > 0) call.emit('metadata', Metadata.fromHeaders(headers));
 }

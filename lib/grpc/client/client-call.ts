@@ -28,8 +28,11 @@ export interface ClientMethod {
 
 /** What the layer above (grpc-js style call objects) hears from a call. */
 export interface ClientCallListener {
-  /** The response headers, as metadata (not for trailers-only responses). */
-  onReceiveMetadata(metadata: Metadata): void;
+  /**
+   * The response headers (not for trailers-only responses), as a header list: the listener builds
+   * Metadata from it (Metadata.fromHeaders) only if someone wants it.
+   */
+  onReceiveMetadata(headers: HeaderList): void;
   /** One response message; call pauseReading() to hold the rest back (flow control). */
   onReceiveMessage(message: unknown): void;
   /** The call is over; nothing follows. */
@@ -363,7 +366,7 @@ export class ClientCall implements StreamRequest, StreamListener {
       this.cancelWithStatus(Status.UNIMPLEMENTED, 'The server used a message encoding we do not support');
       return;
     }
-    this.listener?.onReceiveMetadata(Metadata.fromHeaders(headers));
+    this.listener?.onReceiveMetadata(headers);
   }
 
   onData(chunk: Buffer): void {

@@ -39,6 +39,8 @@ type Deserialize = (data: Buffer) => unknown;
  */
 export class Client {
   private readonly channel: Channel;
+  /** One ClientMethod per path, so a call allocates none. */
+  private readonly methods = new Map<string, ClientMethod>();
 
   constructor(address: string, credentials: ChannelCredentials, options: ClientOptions = {}) {
     this.channel = new Channel(address, credentials, options);
@@ -160,7 +162,11 @@ export class Client {
         metadata.remove(CALL_ENCODING_KEY);
       }
     }
-    const method: ClientMethod = { path, requestSerialize: serialize as (value: unknown) => Buffer, responseDeserialize: deserialize };
+    let method = this.methods.get(path);
+    if (method === undefined || method.requestSerialize !== serialize || method.responseDeserialize !== deserialize) {
+      method = { path, requestSerialize: serialize as (value: unknown) => Buffer, responseDeserialize: deserialize };
+      this.methods.set(path, method);
+    }
     const core = this.channel.createCall(method, {
       deadline,
       metadata,
