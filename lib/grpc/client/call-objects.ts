@@ -3,7 +3,7 @@ import { Duplex, Readable, Writable } from 'node:stream';
 import type { HeaderList } from '../../transport';
 import { Metadata } from '../metadata';
 import { GrpcError, Status, type StatusObject } from '../status';
-import type { ClientCall, ClientCallListener } from './client-call';
+import type { ClientCall } from './client-call';
 
 /** The error a failed call reports (grpc-js's ServiceError): an Error with code, details and metadata. */
 export type ServiceError = GrpcError;
@@ -48,7 +48,7 @@ class ResponseCollector<Response> {
  * grpc-js's ClientUnaryCall: emits 'metadata' (response headers) and 'status'; the response goes to
  * the callback.
  */
-export class ClientUnaryCall<Response = unknown> extends EventEmitter implements ClientCallListener {
+export class ClientUnaryCall<Response = unknown> extends EventEmitter {
   /** @internal */
   core!: ClientCall;
   private readonly collector: ResponseCollector<Response>;
@@ -87,7 +87,7 @@ export class ClientUnaryCall<Response = unknown> extends EventEmitter implements
 }
 
 /** grpc-js's ClientReadableStream: response messages as an object-mode Readable, with flow control. */
-export class ClientReadableStream<Response = unknown> extends Readable implements ClientCallListener {
+export class ClientReadableStream<Response = unknown> extends Readable {
   /** @internal */
   core!: ClientCall;
 
@@ -129,7 +129,7 @@ export class ClientReadableStream<Response = unknown> extends Readable implement
 }
 
 /** grpc-js's ClientWritableStream: request messages through an object-mode Writable; the response goes to the callback. */
-export class ClientWritableStream<Request = unknown, Response = unknown> extends Writable implements ClientCallListener {
+export class ClientWritableStream<Request = unknown, Response = unknown> extends Writable {
   /** @internal */
   core!: ClientCall;
   private readonly collector: ResponseCollector<Response>;
@@ -184,7 +184,7 @@ export class ClientWritableStream<Request = unknown, Response = unknown> extends
 }
 
 /** grpc-js's ClientDuplexStream: request messages written, response messages read, both in object mode. */
-export class ClientDuplexStream<Request = unknown, Response = unknown> extends Duplex implements ClientCallListener {
+export class ClientDuplexStream<Request = unknown, Response = unknown> extends Duplex {
   /** @internal */
   core!: ClientCall;
   /** @internal */

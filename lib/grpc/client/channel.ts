@@ -4,10 +4,10 @@ import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING } from '../protocol/headers';
 import { Status } from '../status';
 import { ConnectionBackoff } from './backoff';
 import { type ChannelOptions, type ResolvedChannelOptions, resolveChannelOptions } from './channel-options';
-import { type CallHost, ClientCall, type ClientCallOptions, type ClientMethod } from './client-call';
+import { ClientCall, type ClientCallOptions, type ClientMethod } from './client-call';
 import { ConnectivityState } from './connectivity-state';
 import { ChannelCredentials } from './credentials';
-import { type ConnectSettings, Subchannel, type SubchannelHost } from './subchannel';
+import { type ConnectSettings, Subchannel } from './subchannel';
 import { parseTarget, resolveTarget, type Target } from './target';
 
 interface StateWatcher {
@@ -22,7 +22,7 @@ interface StateWatcher {
  * connectivity states, reconnects with backoff and goes IDLE after a while without calls. Calls
  * are made through a Client; this class is what `client.getChannel()` returns.
  */
-export class Channel implements CallHost, SubchannelHost {
+export class Channel {
   private readonly parsedTarget: Target;
   /** @internal */
   readonly options: ResolvedChannelOptions;

@@ -41,7 +41,7 @@ export interface ClientCallListener {
   onDrain(): void;
 }
 
-/** @internal What a call needs from its channel. */
+/** What a call needs from its channel (implemented by Channel). */
 export interface CallHost {
   readonly maxReceiveMessageSize: number;
   readonly maxSendMessageSize: number;

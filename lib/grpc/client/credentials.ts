@@ -8,7 +8,7 @@ export interface VerifyOptions {
   rejectUnauthorized?: boolean;
 }
 
-/** @internal What a channel needs to open its connections. */
+/** What a channel needs to open its TLS connections. */
 export interface SecureContextOptions {
   ca?: Buffer;
   key?: Buffer;
