@@ -183,6 +183,17 @@ describe('integration: our client channel (connections, GOAWAY, reconnects, keep
     }
   });
 
+  it('grpc.client_idle_timeout_ms: the channel goes IDLE without calls and reconnects for the next one', async () => {
+    const peer = await startOurEchoServer();
+    cleanups.push(() => peer.stop());
+    const client = track(ourEchoClient(peer.port, { 'grpc.client_idle_timeout_ms': 100 }));
+    expect((await unaryCall(client, 'one')).message).to.equal('one');
+    expect(client.getChannel().getConnectivityState(false)).to.equal(ConnectivityState.READY);
+    await new Promise<void>((resolve) => client.getChannel().watchConnectivityState(ConnectivityState.READY, Date.now() + 5000, () => resolve()));
+    expect(client.getChannel().getConnectivityState(false)).to.equal(ConnectivityState.IDLE);
+    expect((await unaryCall(client, 'two')).message).to.equal('two');
+  });
+
   it('options that are not implemented throw when the client is created', () => {
     const { credentials } = require('../../lib') as typeof import('../../lib');
     expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { interceptors: [] })).to.throw(/interceptors are not supported yet/);
