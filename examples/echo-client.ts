@@ -1,9 +1,9 @@
 /**
  * Calls all four Echo methods on a server at 127.0.0.1:$PORT (default 50051) and prints the results.
- * Exits 0 only if all four succeed. Uses @grpc/grpc-js as the client (our own client is not built yet).
+ * Exits 0 only if all four succeed. Uses h2grpc's own client, written exactly as for @grpc/grpc-js.
  */
-import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as grpc from '../lib';
 import { ECHO_PROTO } from './echo-service';
 
 const port = Number(process.env.PORT ?? 50051);

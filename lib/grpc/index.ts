@@ -52,3 +52,13 @@ export { addAdminServicesToServer } from './admin';
 export type { AdminServiceTarget, GetServiceDefinition, GetHandlers } from './admin';
 export * as experimental from './experimental';
 export type { CallCounters, CallStatsSnapshot } from './server/method-stats';
+// ---- client ----
+export { Client, makeGenericClientConstructor, makeClientConstructor } from './client/client';
+export type { CallOptions, ClientOptions, ServiceClientConstructor, ClientMethodDefinition, ClientServiceDefinition } from './client/client';
+export { Channel } from './client/channel';
+export type { ChannelOptions } from './client/channel-options';
+export { ConnectivityState, ConnectivityState as connectivityState } from './client/connectivity-state';
+export { ChannelCredentials, credentials } from './client/credentials';
+export type { VerifyOptions } from './client/credentials';
+export { ClientUnaryCall, ClientReadableStream, ClientWritableStream, ClientDuplexStream } from './client/call-objects';
+export type { RequestCallback, ServiceError as ClientServiceError } from './client/call-objects';

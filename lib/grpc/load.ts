@@ -1,10 +1,11 @@
+import { type ClientServiceDefinition, makeClientConstructor, type ServiceClientConstructor } from './client/client';
 import type { ServiceDefinition } from './server/router';
 
-/** A loaded service: what grpc-js's ServiceClientConstructor exposes that a server needs. */
-export interface LoadedService {
-  service: ServiceDefinition;
-  serviceName: string;
-}
+/**
+ * A loaded service: a client class as grpc-js's ServiceClientConstructor (`new pkg.Echo(target,
+ * credentials, options)`), whose `service` is the definition Server.addService takes.
+ */
+export type LoadedService = ServiceClientConstructor & { service: ServiceDefinition & ClientServiceDefinition };
 
 export interface GrpcObject {
   [name: string]: GrpcObject | LoadedService | unknown;
@@ -18,8 +19,9 @@ function isServiceDefinition(value: unknown): value is ServiceDefinition {
 
 /**
  * Turns a @grpc/proto-loader package definition ({ 'pkg.Service': methods, 'pkg.Message': type })
- * into nested objects, like grpc-js's loadPackageDefinition: `loaded.pkg.Service.service` is the
- * service definition Server.addService takes. Message and enum descriptors pass through.
+ * into nested objects, like grpc-js's loadPackageDefinition: `loaded.pkg.Service` is a client
+ * class and `loaded.pkg.Service.service` the service definition Server.addService takes. Message
+ * and enum descriptors pass through.
  */
 export function loadPackageDefinition(packageDefinition: { [fullName: string]: unknown }): GrpcObject {
   const result: GrpcObject = {};
@@ -31,7 +33,7 @@ export function loadPackageDefinition(packageDefinition: { [fullName: string]: u
       if (current[part] === undefined) current[part] = {};
       current = current[part] as GrpcObject;
     }
-    current[name] = isServiceDefinition(value) ? { service: value, serviceName: name } : value;
+    current[name] = isServiceDefinition(value) ? makeClientConstructor(value as ClientServiceDefinition, name) : value;
   }
   return result;
 }

@@ -102,6 +102,28 @@ export class HeaderListTooLargeError extends UserError {
   }
 }
 
+/** A PING sent with ping(timeoutMs) got no ACK in time. */
+export class PingTimeoutError extends Http2Error {
+  /** Stable machine-readable code. */
+  readonly code = 'ERR_HTTP2_PING_TIMEOUT';
+  constructor(
+    /** The timeout that passed (ms). */
+    readonly timeoutMs: number,
+  ) {
+    super(`PING not acknowledged within ${timeoutMs} ms`);
+    this.name = 'PingTimeoutError';
+  }
+}
+
+/**
+ * Whether a stream reset means the peer never processed the request, so it is safe to send again
+ * (on a new connection): the peer refused it (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7) or its
+ * GOAWAY's last stream id is below the stream's (§6.8), which a client connection reports the same way.
+ */
+export function isUnprocessedReset(errorCode: number, initiator: Initiator): boolean {
+  return errorCode === ErrorCode.REFUSED_STREAM && initiator === 'remote';
+}
+
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }

@@ -4,6 +4,7 @@
  */
 export { createClientConnection, createServerConnection, Http2Connection, DEFAULT_LOCAL_SETTINGS } from './connection/connection';
 export type { ConnectionEvents, ConnectionOptions, ConnectionStats, TransportSocket } from './connection/connection';
+export type { StreamRequest } from './connection/stream-quota';
 export type { LifecycleOptions } from './connection/lifecycle';
 export { DEFAULT_LIFECYCLE } from './connection/lifecycle';
 export type { ConnectionLimits } from './limits';
@@ -12,7 +13,17 @@ export type { RequestHead, ResponseHead } from './http/message-head';
 export { Http2Stream } from './stream/http2-stream';
 export type { StreamListener } from './stream/http2-stream';
 export type { StreamState } from './stream/stream-state';
-export { ErrorCode, errorCodeName, ConnectionError, StreamError, UserError, Http2Error, HeaderListTooLargeError } from './errors';
+export {
+  ErrorCode,
+  errorCodeName,
+  ConnectionError,
+  StreamError,
+  UserError,
+  Http2Error,
+  HeaderListTooLargeError,
+  PingTimeoutError,
+  isUnprocessedReset,
+} from './errors';
 export type { Initiator } from './errors';
 export { defaultSettings } from './settings';
 export type { Settings } from './settings';

@@ -65,14 +65,17 @@ export class RawPeer {
   private readonly closedPromise: Promise<void>;
   private wake: (() => void) | null = null;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    expectPreface = false,
+  ) {
     this.reader = new FrameReader(
       {
         onFrame: (frame) => this.receive(frame),
         onStreamError: (error: StreamError) => this.fail(new Error(`server sent a malformed frame: ${error.message}`)),
         onConnectionError: (error: ConnectionError) => this.fail(new Error(`server output is not valid HTTP/2: ${error.message}`)),
       },
-      { expectPreface: false },
+      { expectPreface },
     );
     socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
     socket.on('error', () => {}); // resets by the server show up as 'close'
@@ -96,6 +99,21 @@ export class RawPeer {
         resolve(new RawPeer(socket));
       });
     });
+  }
+
+  /**
+   * A raw peer in the server role on a socket a listener accepted (for client-role specs): it
+   * expects the client preface, and sends frames as a server would (sendSettings(), headers on odd ids).
+   */
+  static accept(socket: net.Socket): RawPeer {
+    return new RawPeer(socket, true);
+  }
+
+  /** A raw server: each accepted connection is handed to `onPeer` as a RawPeer in the server role. */
+  static async listen(onPeer: (peer: RawPeer) => void): Promise<{ server: net.Server; port: number }> {
+    const server = net.createServer((socket) => onPeer(RawPeer.accept(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, port: (server.address() as net.AddressInfo).port };
   }
 
   /** The client connection preface: the magic octets and an empty SETTINGS frame (RFC 9113 §3.4). */

@@ -4,7 +4,7 @@ import { ConnectionError, ErrorCode, HeaderListTooLargeError, type Initiator, St
 import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
 import { CLIENT_PREFACE } from '../frame/frame-type';
-import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList, headerListSize } from '../hpack/header-block';
+import { HeaderBlockDecoder, HeaderBlockEncoder, type HeaderList, headerListSize, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop } from '../inbound/reader-loop';
@@ -12,57 +12,20 @@ import { ControlBuffer } from '../outbound/control-buffer';
 import type { ControlItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter } from '../outbound/loopy-writer';
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
+import { DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
-import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './lifecycle';
+import { ConnectionLifecycle, DEFAULT_LIFECYCLE } from './lifecycle';
+import { type ConnectionOptions, type ConnectionStats, DEFAULT_LOCAL_SETTINGS } from './connection-options';
+import { StreamQuota, type StreamRequest } from './stream-quota';
+import { PingWaiters } from './pings';
+import { WriteTurns } from './write-turns';
 import { defaultSettings, DEFAULT_WINDOW_SIZE, type Settings, settingsToEntries } from '../settings';
 import { Http2Stream } from '../stream/http2-stream';
 import { openedState } from '../stream/stream-state';
 import { StreamRegistry } from '../stream/stream-registry';
 
-/** How a connection behaves; every field is optional, with the defaults noted. */
-export interface ConnectionOptions {
-  /** SETTINGS we advertise. Defaults: 100 concurrent streams, 256 KiB stream window, 16 KiB header list. */
-  settings?: Partial<Settings>;
-  /** Our connection-level receive window (announced with a WINDOW_UPDATE at start). Default 1 MiB. */
-  connectionWindowSize?: number;
-  /** Bytes a stream may queue before write() returns false. Default 64 KiB (as grpc-go). */
-  writeQuota?: number;
-  /** Queued transport responses (SETTINGS/PING ACK, RST) at which reading pauses. Default 50. */
-  throttleThreshold?: number;
-  /** Bounds on what one peer may make the connection do (defaults: DEFAULT_CONNECTION_LIMITS). */
-  limits?: Partial<ConnectionLimits>;
-  /** Handshake, idle, age, keepalive, ping-policy and data-rate timers (defaults: DEFAULT_LIFECYCLE). */
-  lifecycle?: Partial<LifecycleOptions>;
-}
-
-/** The SETTINGS we advertise unless ConnectionOptions.settings says otherwise. */
-export const DEFAULT_LOCAL_SETTINGS: Readonly<Partial<Settings>> = {
-  enablePush: false,
-  maxConcurrentStreams: 100,
-  initialWindowSize: 256 * 1024,
-  maxHeaderListSize: 16 * 1024,
-};
-
-/** Counters for tests and monitoring. */
-export interface ConnectionStats {
-  /** Open streams. */
-  streams: number;
-  /** Closed or reset streams whose handler still runs (retained): they count against the stream limit. */
-  retainedStreams: number;
-  /** Streams the writer still tracks. */
-  writerStreams: number;
-  /** DATA bytes handed to streams' write() and not yet on the wire. */
-  queuedBytes: number;
-  /** Items waiting in the ControlBuffer. */
-  controlItems: number;
-  /** Received bytes not yet parsed (reader paused). */
-  readerBufferedBytes: number;
-  /** Whether reading is paused by the transport-response throttle. */
-  throttled: boolean;
-  /** Bytes handed to the socket so far. */
-  bytesWritten: number;
-}
+export { DEFAULT_LOCAL_SETTINGS } from './connection-options';
+export type { ConnectionOptions, ConnectionStats } from './connection-options';
 
 /** Which end of the connection we are. */
 export type ConnectionRole = 'server' | 'client';
@@ -79,12 +42,6 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
 /** How long to wait for that ACK before sending the final GOAWAY anyway. */
 const HEADS_UP_TIMEOUT_MS = 1000;
-/**
- * Writes all streams of a connection may make in one event-loop turn before write() asks them to
- * wait for the next (their onDrain). 100 handlers of tiny messages each refilling a 64 KiB quota
- * made ~160 000 writes in one turn (1.5 s frozen); ~4096 writes are a few tens of ms.
- */
-const WRITES_PER_TURN = 4096;
 
 /**
  * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
@@ -115,6 +72,13 @@ export interface ConnectionEvents {
   stream: [stream: Http2Stream];
   /** The peer sent GOAWAY: no new streams; those above its last stream id were not processed. */
   goaway: [frame: GoAwayFrame];
+  /** The peer's first SETTINGS arrived: the handshake is done (both roles). */
+  ready: [];
+  /**
+   * The connection takes no new streams from now on (a GOAWAY either way, close(), or our stream
+   * ids ran out): its owner should open a new connection for new requests. Emitted once.
+   */
+  draining: [];
   /** The connection failed: a protocol error we answered with GOAWAY, or an internal failure. */
   connectionError: [error: ConnectionError];
   /** The socket closed; every stream has ended. */
@@ -157,8 +121,13 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private drainDebug = '';
   private peerGoAway: GoAwayFrame | null = null;
   /** ping() callers by the counter in their PING payload. */
-  private readonly pingWaiters = new Map<number, (error: Error | null) => void>();
-  private pingCounter = 0;
+  private readonly pingWaiters = new PingWaiters();
+  /** Requests waiting for a stream slot under the peer's SETTINGS_MAX_CONCURRENT_STREAMS (client role). */
+  private readonly streamQuota = new StreamQuota(this);
+  private handshakeDone = false;
+  private drainingEmitted = false;
+  private readonly readyPromise: Promise<void>;
+  private settleReady: ((error: Error | null) => void) | null = null;
   private readonly lifecycle: ConnectionLifecycle;
   /** Resets the peer sends or causes (RST_STREAM, stream errors, refused streams). */
   private readonly resetBudget: TokenBucket;
@@ -169,31 +138,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
    */
   private lastAcceptedStreamId = 0;
   private readonly gracefulCloseMs: number;
-  private writesLeft = WRITES_PER_TURN;
-  private turnScheduled = false;
-  /** Streams whose writers may go on, served at the start of the next turn while its budget lasts. */
-  private drainQueue: Http2Stream[] = [];
-  private readonly onTurn = (): void => {
-    this.turnScheduled = false;
-    this.writesLeft = WRITES_PER_TURN;
-    const queue = this.drainQueue;
-    let served = 0;
-    try {
-      while (served < queue.length && this.writesLeft > 0) {
-        const stream = queue[served++];
-        stream.drainQueued = false;
-        stream.deliverDrain();
-      }
-    } catch (error) {
-      // A drain listener threw (a user bug): as when it threw inside the writer, the connection
-      // fails and its calls are cancelled, rather than the exception escaping the event loop.
-      this.drainQueue = [];
-      this.writerFailed(error);
-      return;
-    }
-    this.drainQueue = served === queue.length ? [] : queue.slice(served);
-    if (this.drainQueue.length > 0 && !this.turnScheduled) this.scheduleTurn();
-  };
+  private readonly writeTurns = new WriteTurns((error) => this.writerFailed(error));
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -209,6 +154,11 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     options: ConnectionOptions = {},
   ) {
     super();
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error) => (error === null ? resolve() : reject(error));
+    });
+    // Nobody may wait on it: a failed handshake must not be an unhandled rejection.
+    this.readyPromise.catch(() => {});
     this.peer = role === 'server' ? SERVER_PEER : CLIENT_PEER;
     this.registry = new StreamRegistry(this.peer);
     this.localSettings = { ...defaultSettings(), ...DEFAULT_LOCAL_SETTINGS, ...options.settings };
@@ -274,19 +224,46 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     return this.closed;
   }
 
-  /** Whether a GOAWAY was sent or received: no new streams. */
+  /** @internal Whether new streams are out of the question (StreamQuotaHost). */
+  get refusesStreams(): boolean {
+    return this.closed || this.isDraining;
+  }
+
+  /** Whether a GOAWAY was sent or received (or our stream ids ran out): no new streams. */
   get isDraining(): boolean {
-    return this.goingAway || this.headsUpTimer !== null || this.peerGoAway !== null;
+    return this.goingAway || this.headsUpTimer !== null || this.peerGoAway !== null || this.registry.nextLocalStreamId > MAX_STREAM_ID;
+  }
+
+  /** Whether the peer's first SETTINGS arrived (the handshake is done). */
+  get isReady(): boolean {
+    return this.handshakeDone;
+  }
+
+  /**
+   * Resolves once the peer's first SETTINGS arrive; rejects if the connection closes first (the
+   * handshake timeout, a first frame other than SETTINGS, a refused socket).
+   */
+  whenReady(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** The GOAWAY the peer sent, if any (its last stream id, error code and debug data). */
+  get receivedGoAway(): GoAwayFrame | null {
+    return this.peerGoAway;
   }
 
   // ---- client side ----
 
-  /** Opens a stream with request headers (client side). */
-  request(headers: HeaderList, endStream = false): Http2Stream {
+  /**
+   * Opens a stream with request headers now (client side), whatever the peer's concurrency limit
+   * (a stream beyond it is refused by the peer); openStream() waits for a free slot instead.
+   * `prepared` fields (prepareHeaders()) are sent first, through the HPACK table.
+   */
+  request(headers: HeaderList, endStream = false, prepared: PreparedHeaders | null = null): Http2Stream {
     if (this.peer.role !== 'client') throw new UserError('request() is for client connections');
     if (this.closed || this.isDraining) throw new UserError('connection is closing');
     // Checked before an id is taken, so a refused request leaves nothing behind.
-    const size = headerListSize(headers);
+    const size = headerListSize(headers) + (prepared === null ? 0 : headerListSize(prepared.fields));
     if (size > this.maxSendHeaderListSize) throw new HeaderListTooLargeError(size, this.maxSendHeaderListSize);
     const id = this.registry.allocateLocalId();
     // 'open' until our END_STREAM is written (then half-closed), as for any stream we end.
@@ -296,8 +273,40 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
       headers,
     });
     this.registry.add(stream);
-    stream.sendHeaders(headers, endStream);
+    stream.sendHeaders(headers, endStream, prepared);
+    if (this.registry.nextLocalStreamId > MAX_STREAM_ID) this.startDraining();
     return stream;
+  }
+
+  /**
+   * Opens a stream for `request` as soon as the peer's SETTINGS_MAX_CONCURRENT_STREAMS allows
+   * (client side, grpc-go's stream quota): at once when a slot is free (onStreamOpened is called
+   * before this returns), otherwise when a stream closes or the peer raises its limit. A request
+   * the connection cannot take (draining, closed, out of stream ids) gets onStreamFailed with
+   * `unprocessed` true. A header list over the peer's limit fails at once (not unprocessed).
+   */
+  openStream(request: StreamRequest): void {
+    if (this.peer.role !== 'client') throw new UserError('openStream() is for client connections');
+    this.streamQuota.open(request);
+  }
+
+  /** Withdraws a request openStream() still holds; true if it was waiting (nothing was sent). */
+  cancelStreamRequest(request: StreamRequest): boolean {
+    return this.streamQuota.withdraw(request);
+  }
+
+  /** Requests waiting for a stream slot. */
+  get waitingStreamRequests(): number {
+    return this.streamQuota.size;
+  }
+
+  /** No new streams from now on: tell the owner (once), and move waiting requests elsewhere. */
+  private startDraining(): void {
+    if (!this.drainingEmitted) {
+      this.drainingEmitted = true;
+      this.emit('draining');
+    }
+    this.streamQuota.schedule();
   }
 
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS minus the streams open now. */
@@ -305,24 +314,22 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     return this.peerSettings.maxConcurrentStreams - this.registry.size;
   }
 
-  /** Sends a PING and resolves with the round-trip time in ms; its ACK is matched by payload. */
-  ping(): Promise<number>;
+  /**
+   * Sends a PING and resolves with the round-trip time in ms; its ACK is matched by payload.
+   * With `timeoutMs`, rejects with PingTimeoutError when no ACK comes within it.
+   */
+  ping(timeoutMs?: number): Promise<number>;
   /** @internal Sends a PING with this payload (keepalive). */
   ping(data: Buffer): void;
-  ping(data?: Buffer): Promise<number> | void {
-    if (data !== undefined) {
+  ping(data?: Buffer | number): Promise<number> | void {
+    if (Buffer.isBuffer(data)) {
       this.put({ kind: 'ping', ack: false, data });
       return;
     }
-    const started = process.hrtime.bigint();
-    return new Promise((resolve, reject) => {
-      if (this.closed) return reject(new UserError('connection closed'));
-      const id = ++this.pingCounter;
-      const payload = Buffer.alloc(8);
-      payload.writeUInt32BE(id, 4);
-      this.pingWaiters.set(id, (error) => (error ? reject(error) : resolve(Number(process.hrtime.bigint() - started) / 1e6)));
-      this.put({ kind: 'ping', ack: false, data: payload });
-    });
+    if (this.closed) return Promise.reject(new UserError('connection closed'));
+    const { payload, roundTrip } = this.pingWaiters.start(data);
+    this.put({ kind: 'ping', ack: false, data: payload });
+    return roundTrip;
   }
 
   // ---- shutdown ----
@@ -336,6 +343,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
    */
   goAway(errorCode: number = ErrorCode.NO_ERROR, debug = ''): void {
     if (this.closed || this.goingAway || this.headsUpTimer !== null) return;
+    this.startDraining();
     if (!this.peer.twoStepGoAway || errorCode !== ErrorCode.NO_ERROR) {
       this.finalGoAway(errorCode, debug);
       return;
@@ -376,6 +384,9 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private terminate(errorCode: number, debug: string, initiator: Initiator): void {
     this.closed = true;
     this.goingAway = true;
+    this.startDraining();
+    this.streamQuota.failAll();
+    this.failHandshake();
     if (this.headsUpTimer !== null) clearTimeout(this.headsUpTimer);
     this.lifecycle.stop();
     this.reader.stop();
@@ -394,11 +405,16 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     setTimeout(() => this.socket.destroy(), errorCode === ErrorCode.NO_ERROR ? this.gracefulCloseMs : 1000).unref();
   }
 
+  /** The connection ends before the peer's SETTINGS came: whenReady() rejects. */
+  private failHandshake(): void {
+    if (!this.handshakeDone) this.settleReady?.(new UserError('connection closed before the handshake completed'));
+    this.settleReady = null;
+  }
+
   private failStreams(errorCode: number, initiator: Initiator): void {
+    this.streamQuota.failAll();
     for (const stream of [...this.registry.values()]) stream.receiveReset(errorCode, initiator);
-    const waiters = [...this.pingWaiters.values()];
-    this.pingWaiters.clear();
-    for (const waiter of waiters) waiter(new UserError('connection closed'));
+    this.pingWaiters.failAll();
   }
 
   private onSocketEnd(): void {
@@ -415,6 +431,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.framer.abort();
     // Whatever is still open dies with the socket (a no-op for streams terminate() already failed).
     this.failStreams(wasClosed ? ErrorCode.INTERNAL_ERROR : ErrorCode.CANCEL, wasClosed ? 'library' : 'remote');
+    this.failHandshake();
+    this.startDraining();
     this.emit('close');
   }
 
@@ -453,25 +471,17 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.lifecycle.unwatchDataRate(stream);
     this.lifecycle.streamsChanged(this.registry.size);
     if (this.goingAway) this.closeIfIdle();
+    else this.streamQuota.schedule();
   }
 
   /** @internal */
   spendWrite(): boolean {
-    if (!this.turnScheduled) this.scheduleTurn();
-    return --this.writesLeft >= 0;
+    return this.writeTurns.spendWrite();
   }
 
   /** @internal */
   queueDrain(stream: Http2Stream): void {
-    if (stream.drainQueued) return;
-    stream.drainQueued = true;
-    this.drainQueue.push(stream);
-    if (!this.turnScheduled) this.scheduleTurn();
-  }
-
-  private scheduleTurn(): void {
-    this.turnScheduled = true;
-    setImmediate(this.onTurn);
+    this.writeTurns.queueDrain(stream);
   }
 
   /** @internal */
@@ -560,7 +570,12 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
 
   /** @internal */
   receiveGoAway(frame: GoAwayFrame): void {
+    // A later GOAWAY may lower the last stream id, never raise it (RFC 9113 §6.8).
+    if (this.peer.dropsUnprocessedOnGoAway && this.peerGoAway !== null && frame.lastStreamId > this.peerGoAway.lastStreamId) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `GOAWAY raised the last stream id from ${this.peerGoAway.lastStreamId} to ${frame.lastStreamId}`);
+    }
     this.peerGoAway = frame;
+    this.startDraining();
     this.emit('goaway', frame);
     // Streams we opened above the peer's last stream id were not processed: safe to retry.
     if (this.peer.dropsUnprocessedOnGoAway) {
@@ -590,16 +605,20 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
       if (this.headsUpTimer !== null) this.finalGoAway(ErrorCode.NO_ERROR, this.drainDebug);
       return;
     }
-    const id = data.readUInt32BE(4);
-    const waiter = this.pingWaiters.get(id);
-    if (waiter === undefined) return;
-    this.pingWaiters.delete(id);
-    waiter(null);
+    this.pingWaiters.ack(data);
   }
 
   /** @internal */
   receiveSettings(): void {
     this.lifecycle.handshakeDone();
+    if (!this.handshakeDone) {
+      this.handshakeDone = true;
+      this.settleReady?.(null);
+      this.settleReady = null;
+      this.emit('ready');
+    }
+    // The peer may have raised SETTINGS_MAX_CONCURRENT_STREAMS.
+    this.streamQuota.schedule();
   }
 
   // ---- LifecycleHost ----

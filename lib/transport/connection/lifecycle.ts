@@ -18,7 +18,10 @@ export interface LifecycleOptions {
   keepaliveTimeMs: number;
   /** ...and close the connection if its ACK does not come within this (grpc.keepalive_timeout_ms). */
   keepaliveTimeoutMs: number;
-  /** Peer PINGs are fine while no stream is open (grpc.keepalive_permit_without_calls). */
+  /**
+   * grpc.keepalive_permit_without_calls. Server role: peer PINGs are fine while no stream is open.
+   * Client role: our keepalive PINGs go out even while no stream is open.
+   */
   permitPingsWithoutCalls: boolean;
   /** Peer PINGs closer together than this are strikes (grpc.http2.min_ping_interval_without_data_ms). */
   minPingIntervalMs: number;
@@ -230,6 +233,11 @@ export class ConnectionLifecycle {
     if (this.readActivity) {
       // Something arrived since the last look: the peer is alive, look again later.
       this.readActivity = false;
+      this.keepaliveTimer = unrefTimer(() => this.onKeepalive(), this.options.keepaliveTimeMs);
+      return;
+    }
+    if (!this.enforcePings && this.host.openStreams === 0 && !this.options.permitPingsWithoutCalls) {
+      // A client pings an idle connection only when allowed to (grpc.keepalive_permit_without_calls).
       this.keepaliveTimer = unrefTimer(() => this.onKeepalive(), this.options.keepaliveTimeMs);
       return;
     }

@@ -212,6 +212,9 @@ export class ReaderLoop implements FrameSink {
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM');
     }
     // On a stream we opened, the first HEADERS is the response (RFC 9113 §8.1).
+    // A response head or trailers cut short by our SETTINGS_MAX_HEADER_LIST_SIZE would lose fields
+    // (:status, grpc-status): the response is malformed, as grpc-go's client treats it.
+    if (stream.isLocal && decoded.oversized) throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'response header list exceeds the size limit');
     if (stream.isLocal && !stream.responseHeadersReceived) {
       const head = parseResponseHead(decoded.headers);
       if (typeof head === 'string') throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, head);

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..', '..');
+
+/** Client code as a grpc-js user writes it, against the built declarations. */
+const USE = `import * as grpc from ${JSON.stringify(join(root, 'dist', 'index'))};
+const Echo = grpc.makeGenericClientConstructor({}, 'Echo');
+const client = new Echo('127.0.0.1:1', grpc.credentials.createSsl(null), { 'grpc.keepalive_time_ms': 1000 });
+const state: grpc.ConnectivityState = client.getChannel().getConnectivityState(false);
+const call: grpc.ClientUnaryCall<string> = client.makeUnaryRequest('/a/b', (value: string) => Buffer.from(value), (data: Buffer) => data.toString(), 'x', (error: grpc.ClientServiceError | null, value?: string) => void [error, value]);
+call.cancel();
+client.close();
+export const seen = [state, call.getPeer()];
+`;
+
+/**
+ * The client's declarations stand alone under stripInternal: nothing public refers to a stripped
+ * internal type (a check skipLibCheck would hide; npm test builds dist/ first).
+ */
+describe('client typings in dist/ (strict, skipLibCheck off)', function () {
+  this.timeout(60_000);
+  let temp: string;
+  before(() => {
+    temp = mkdtempSync(join(tmpdir(), 'h2grpc-client-types-'));
+    writeFileSync(join(temp, 'use.ts'), USE);
+    const compilerOptions = {
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      target: 'ES2022',
+      lib: ['ES2022'],
+      module: 'commonjs',
+      moduleResolution: 'node',
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules', '@types')],
+    };
+    writeFileSync(join(temp, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts'] }));
+  });
+  after(() => rmSync(temp, { recursive: true, force: true }));
+
+  it('type-checks client code and every declaration it pulls in', async () => {
+    const output = await new Promise<string>((resolve) =>
+      execFile(join(root, 'node_modules', '.bin', 'tsc'), ['-p', temp], { cwd: root }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
+    );
+    expect(output).to.equal('');
+  });
+});
