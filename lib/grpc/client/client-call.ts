@@ -104,6 +104,8 @@ export class ClientCall implements StreamRequest, StreamListener {
   private listener: ClientCallListener | null = null;
   private done = false;
   private started = false;
+  /** Inside start(): a status decided now is delivered on the next tick. */
+  private starting = false;
   private readonly decoder: MessageDecoder;
   private readonly emitMessage = (message: FramedMessage): void => this.receiveMessage(message);
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -146,15 +148,20 @@ export class ClientCall implements StreamRequest, StreamListener {
   start(listener: ClientCallListener): void {
     this.listener = listener;
     this.started = true;
-    if (this.deadline !== Infinity) {
-      const remaining = this.deadline - Date.now();
-      if (remaining <= 0) {
-        this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
-        return;
+    this.starting = true;
+    try {
+      if (this.deadline !== Infinity) {
+        const remaining = this.deadline - Date.now();
+        if (remaining <= 0) {
+          this.finish({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', metadata: new Metadata() });
+          return;
+        }
+        if (remaining <= MAX_TIMER_DELAY) this.deadlineTimer = setTimeout(onDeadline, remaining, this);
       }
-      if (remaining <= MAX_TIMER_DELAY) this.deadlineTimer = setTimeout(onDeadline, remaining, this);
+      this.host.pick(this);
+    } finally {
+      this.starting = false;
     }
-    this.host.pick(this);
   }
 
   /** Whether the status has been delivered (or is about to be). */
@@ -484,8 +491,15 @@ export class ClientCall implements StreamRequest, StreamListener {
       stream.detach();
     }
     if (this.started) this.host.callEnded();
-    this.listener?.onReceiveStatus(status);
+    // A call that fails inside start() (deadline already past, channel shut down, fail-fast) reports
+    // on a later tick: the caller has not attached its listeners yet (grpc-js never reports synchronously).
+    if (this.starting) process.nextTick(deliverStatus, this.listener, status);
+    else this.listener?.onReceiveStatus(status);
   }
+}
+
+function deliverStatus(listener: ClientCallListener | null, status: StatusObject): void {
+  listener?.onReceiveStatus(status);
 }
 
 /** The status of a call from its trailers (or trailers-only headers). */
