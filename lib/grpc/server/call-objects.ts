@@ -7,6 +7,7 @@ import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { encodeMessage, LARGE_MESSAGE, MESSAGE_HEADER_LENGTH, messagePrefix } from '../protocol/message-framing';
 import { GrpcError, isStatusCode, Status, type StatusObject, type ServiceError } from '../status';
+import type { AuthContext } from './auth-context';
 import type { CallSink, ServerCall } from './server-call';
 
 /** Turns whatever a handler reports as an error into a status (grpc-js's serverErrorToStatus). */
@@ -50,6 +51,10 @@ class CallMembers {
   }
   getHost(): string {
     return this.core.authority;
+  }
+  /** How the connection is secured, as grpc-js reports it ({} unless TLS with a verified client certificate). */
+  getAuthContext(): AuthContext {
+    return this.core.authContext;
   }
   /**
    * Compresses this call's response messages with `encoding` if the client accepts it (its

@@ -5,6 +5,7 @@ import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK
 import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
+import { type AuthContext, authContextOf } from './auth-context';
 import { isStatusCode, Status, type StatusObject } from '../status';
 
 /** How long the status of a call that exceeded its response backlog may wait for the client's window. */
@@ -124,6 +125,11 @@ export class ServerCall implements StreamListener {
   get peer(): string {
     const { remoteAddress, remotePort } = this.peerSocket;
     return remoteAddress === undefined ? 'unknown' : `${remoteAddress}:${remotePort}`;
+  }
+
+  /** The connection's auth context (grpc-js's shape), computed when a handler asks. */
+  get authContext(): AuthContext {
+    return authContextOf(this.peerSocket);
   }
 
   /** The request metadata, built from the request headers on first use (most handlers never look). */
