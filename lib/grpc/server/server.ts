@@ -16,7 +16,7 @@ import { CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS } from '../protocol/headers';
 import { checkHttpRequest, type EarlyAnswer, isEarlyAnswer, parseCallOptions, scanGrpcRequest } from '../protocol/request-headers';
 import { encodeStatusMessage } from '../protocol/status-message';
 import { Status } from '../status';
-import { asksForAnyPort, type BindTarget, type ListenAddress, listenOnAll, parseBindTarget, resolveBindTarget, targetKey, withPort } from './bind-address';
+import { asksForAnyPort, type BindTarget, listenOnAll, parseBindTarget, resolveBindTarget, targetKey, withPort } from './bind-address';
 import { ConnectionSource, type SourceHost } from './connection-source';
 import { type MethodKind, startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
@@ -295,22 +295,16 @@ export class Server {
   }
 
   private async bindPort(target: BindTarget, bound: BoundPort): Promise<number> {
-    const cancelled = () => {
-      this.completeUnbind(bound);
-      return new Error('bindAsync operation cancelled by unbind call');
+    // forceShutdown() also cancels binds to port 0, which are not in the bound-ports map yet.
+    const checkCancelled = () => {
+      if (bound.cancelled || this.shuttingDown) throw new Error('bindAsync operation cancelled by unbind call');
     };
-    let addresses: ListenAddress[];
     try {
-      addresses = await resolveBindTarget(target);
-    } catch (error) {
-      this.completeUnbind(bound);
-      throw error;
-    }
-    if (bound.cancelled) throw cancelled();
-    try {
+      const addresses = await resolveBindTarget(target);
+      checkCancelled();
       const { port, listeners } = await listenOnAll(addresses, () => this.createListener(bound.source));
       bound.source.listeners.push(...listeners);
-      if (bound.cancelled) throw cancelled();
+      checkCancelled();
       return port;
     } catch (error) {
       this.completeUnbind(bound);
