@@ -1,7 +1,7 @@
 export { Server, ServerCredentials } from './server/server';
 export type { ServerOptions, ServerStats } from './server/server';
 export type { ConnectionInjector, ServerChannelzRef } from './server/server';
-export type { KeyCertPair, SecureContextWatcher } from './server/server-credentials';
+export type { KeyCertPair, SecureContextWatcher, ServerCredentialsLike } from './server/server-credentials';
 export type { AuthContext } from './server/auth-context';
 export { ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from './server/call-objects';
 export type { UnaryCallback } from './server/method-handlers';

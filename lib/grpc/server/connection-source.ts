@@ -6,10 +6,10 @@ import { TlsTerminator } from './tls-terminator';
 
 /** What a ConnectionSource needs from its server. */
 export interface SourceHost {
-  /** Whether a new raw connection may be served (connection limit, admission callback). */
-  admits(socket: TransportSocket): boolean;
-  /** Serves HTTP/2 on a socket ready for it (plaintext, or after the TLS handshake). */
-  serve(socket: TransportSocket, source: ConnectionSource): Http2Connection;
+  /** Whether the server may take one more connection (checked before a TLS handshake). */
+  hasRoom(): boolean;
+  /** Serves HTTP/2 on a socket ready for it (plaintext, or after the TLS handshake); null: refused. */
+  accept(socket: TransportSocket): Http2Connection | null;
   /** How long a client has to complete a TLS handshake (ms). */
   readonly handshakeTimeoutMs: number;
 }
@@ -32,18 +32,26 @@ export class ConnectionSource {
     this.terminator = credentials._isSecure()
       ? new TlsTerminator(credentials, {
           handshakeTimeoutMs: host.handshakeTimeoutMs,
-          onSecureSocket: (socket) => host.serve(socket, this),
+          onSecureSocket: (socket) => this.track(host.accept(socket)),
         })
       : null;
   }
 
   /** A new raw connection (accepted by a listener, or injected). */
   admit(socket: Duplex): void {
-    if (!this.host.admits(socket)) {
+    if (this.terminator === null) this.track(this.host.accept(socket));
+    else if (this.host.hasRoom()) this.terminator.accept(socket);
+    else {
+      // No handshake for a connection that would be refused after it.
       socket.on('error', () => {});
       socket.destroy();
-    } else if (this.terminator !== null) this.terminator.accept(socket);
-    else this.host.serve(socket, this);
+    }
+  }
+
+  private track(connection: Http2Connection | null): void {
+    if (connection === null) return;
+    this.connections.add(connection);
+    connection.once('close', () => this.connectionClosed(connection));
   }
 
   /** Graceful GOAWAY on every connection; those still open after `graceMs` are closed (CANCEL). */
@@ -70,8 +78,7 @@ export class ConnectionSource {
     return this.closeListeners(onListenerClosed);
   }
 
-  /** Called by the server when one of this source's connections has closed. */
-  connectionClosed(connection: Http2Connection): void {
+  private connectionClosed(connection: Http2Connection): void {
     this.connections.delete(connection);
     if (this.connections.size === 0 && this.cancelTimer !== null) {
       clearTimeout(this.cancelTimer);

@@ -13,7 +13,6 @@ export type SecureContextWatcher = (context: SecureContextOptions | null) => voi
  * The members of a server credentials object a server uses: ours and grpc-js's ServerCredentials
  * both have them (grpc-js's are underscore-prefixed but public), so either kind can be passed
  * to bindAsync() and createConnectionInjector().
- * @internal
  */
 export interface ServerCredentialsLike {
   _isSecure(): boolean;
@@ -113,37 +112,37 @@ export class ServerCredentials {
     for (const watcher of this.watchers) watcher(options);
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _isSecure(): boolean {
     return this.constructorOptions !== null;
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _getConstructorOptions(): TlsOptions | null {
     return this.constructorOptions;
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _getSecureContextOptions(): SecureContextOptions | null {
     return this.contextOptions;
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _addWatcher(watcher: SecureContextWatcher): void {
     this.watchers.add(watcher);
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _removeWatcher(watcher: SecureContextWatcher): void {
     this.watchers.delete(watcher);
   }
 
-  /** @internal */
+  /** Used by the server (grpc-js's ServerCredentials member of the same name). */
   _getInterceptors(): unknown[] {
     return [];
   }
 
-  /** Whether `other` would secure a port the same way (bindAsync on a bound port compares them). @internal */
+  /** Whether `other` would secure a port the same way (bindAsync on a bound port compares them). */
   _equals(other: ServerCredentialsLike): boolean {
     if (this === other) return true;
     if (!(other instanceof ServerCredentials)) return false;

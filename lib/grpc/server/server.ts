@@ -183,8 +183,8 @@ export class Server {
     this.responseEncoding = COMPRESSION_BY_ID[options['grpc.default_compression_algorithm'] ?? 0] ?? 'identity';
     this.transportOptions = transportOptions(options);
     this.sourceHost = {
-      admits: (socket) => this.admits(socket),
-      serve: (socket, source) => this.serve(socket, source),
+      hasRoom: () => this.connections.size < (this.options['h2grpc.max_connections'] ?? Infinity),
+      accept: (socket) => this.accept(socket),
       handshakeTimeoutMs: this.transportOptions.lifecycle?.handshakeTimeoutMs ?? DEFAULT_LIFECYCLE.handshakeTimeoutMs,
     };
   }
@@ -440,28 +440,18 @@ export class Server {
    * connection, or null when refused ('h2grpc.max_connections', 'h2grpc.admit_connection').
    */
   accept(socket: TransportSocket): Http2Connection | null {
-    if (!this.admits(socket)) {
+    const maxConnections = this.options['h2grpc.max_connections'] ?? Infinity;
+    const admit = this.options['h2grpc.admit_connection'];
+    if (this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
       socket.on('error', () => {});
       socket.destroy();
       return null;
     }
-    return this.serve(socket, null);
-  }
-
-  private admits(socket: TransportSocket): boolean {
-    const maxConnections = this.options['h2grpc.max_connections'] ?? Infinity;
-    const admit = this.options['h2grpc.admit_connection'];
-    return this.connections.size < maxConnections && (admit === undefined || admit(socket));
-  }
-
-  private serve(socket: TransportSocket, source: ConnectionSource | null): Http2Connection {
     const connection = new Http2Connection(socket, 'server', this.transportOptions);
     this.connections.add(connection);
-    source?.connections.add(connection);
     connection.on('stream', (stream: Http2Stream) => this.handleStream(connection, stream));
     connection.on('close', () => {
       this.connections.delete(connection);
-      source?.connectionClosed(connection);
       this.checkShutdown();
     });
     if (this.shuttingDown) connection.goAway();
