@@ -57,7 +57,7 @@ export interface ServerOptions {
   'grpc.http2.min_ping_interval_without_data_ms'?: number;
   /** Strikes allowed before GOAWAY ENHANCE_YOUR_CALM "too_many_pings". Default 2. */
   'grpc.http2.max_ping_strikes'?: number;
-  /** A new connection must send its preface and SETTINGS within this (ms). Default 20 s. */
+  /** A new connection must send its preface and SETTINGS within this (ms), and finish its TLS handshake within it too. Default 20 s. */
   'h2grpc.handshake_timeout_ms'?: number;
   /**
    * Bytes per second a client must keep sending a unary or server-streaming request until it ends
