@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { type AuthContext, Server, ServerCredentials, type UntypedServiceImplementation } from '../../lib';
+import { type AuthContext, Server, ServerCredentials, type ServerOptions, type UntypedServiceImplementation } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { testPki, type Identity } from '../support/certificates';
 import { type EchoClient, expectError, grpc, unary } from '../support/echo-client';
@@ -43,8 +43,8 @@ describe('integration: TLS', () => {
   const sockets: net.Socket[] = [];
   let authContexts: AuthContext[];
 
-  function startServer(overrides: UntypedServiceImplementation = {}): Server {
-    server = new Server();
+  function startServer(overrides: UntypedServiceImplementation = {}, options: ServerOptions = {}): Server {
+    server = new Server(options);
     authContexts = [];
     server.addService(loadEchoService(), {
       ...echoImplementation,
@@ -115,6 +115,31 @@ describe('integration: TLS', () => {
     const socket = await tlsConnect(port, { ALPNProtocols: ['http/1.1', 'h2'] });
     sockets.push(socket);
     expect(socket.alpnProtocol).to.equal('h2');
+  });
+
+  it("a client that sends nothing, or half a ClientHello, is closed after 'h2grpc.handshake_timeout_ms'", async () => {
+    startServer({}, { 'h2grpc.handshake_timeout_ms': 200 });
+    const port = await bind(server, ServerCredentials.createSsl(null, [pair(pki.server)]));
+    const hello = await new Promise<Buffer>((resolve) => {
+      const capture = net.createServer((socket) => socket.once('data', (chunk: Buffer) => (socket.destroy(), capture.close(), resolve(chunk))));
+      capture.listen(0, '127.0.0.1', () => {
+        const probe = tls.connect({ host: '127.0.0.1', port: (capture.address() as net.AddressInfo).port, ALPNProtocols: ['h2'] });
+        probe.on('error', () => probe.destroy());
+      });
+    });
+    for (const sent of [Buffer.alloc(0), hello.subarray(0, hello.length >> 1)]) {
+      const socket = net.connect(port, '127.0.0.1');
+      sockets.push(socket);
+      socket.write(sent);
+      const started = Date.now();
+      await new Promise((resolve) =>
+        socket
+          .on('close', resolve)
+          .on('error', () => {})
+          .resume(),
+      );
+      expect(Date.now() - started, `${sent.length} bytes sent`).to.be.within(100, 5000);
+    }
   });
 
   it('updateSecureContext(): new connections get the new certificate while an open call goes on', async () => {
