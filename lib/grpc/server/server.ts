@@ -167,6 +167,8 @@ export class Server {
   private readonly sourceHost: SourceHost;
   private readonly channelzRef: ServerChannelzRef = { kind: 'server', id: nextChannelzId++, name: 'server' };
   private shuttingDown = false;
+  /** forceShutdown() was called: a connection that finishes its TLS handshake afterwards is closed. */
+  private forced = false;
   private started = false;
   /** Listeners whose close() has not called back yet (tryShutdown waits for them). */
   private closingListeners = 0;
@@ -442,7 +444,7 @@ export class Server {
   accept(socket: TransportSocket): Http2Connection | null {
     const maxConnections = this.options['h2grpc.max_connections'] ?? Infinity;
     const admit = this.options['h2grpc.admit_connection'];
-    if (this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
+    if (this.forced || this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
       socket.on('error', () => {});
       socket.destroy();
       return null;
@@ -482,6 +484,7 @@ export class Server {
    */
   forceShutdown(): void {
     this.shuttingDown = true;
+    this.forced = true;
     for (const bound of this.boundPorts.values()) bound.cancelled = true;
     this.boundPorts.clear();
     for (const source of [...this.sources]) this.retireSource(source, false);
