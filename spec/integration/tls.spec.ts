@@ -142,6 +142,21 @@ describe('integration: TLS', () => {
     }
   });
 
+  it("'h2grpc.max_connections' refuses a TLS connection past the limit before its handshake; 'h2grpc.admit_connection' sees TLS sockets", async () => {
+    const admitted: string[] = [];
+    startServer({}, { 'h2grpc.max_connections': 1, 'h2grpc.admit_connection': (socket) => (admitted.push(socket.constructor.name), true) });
+    const port = await bind(server, ServerCredentials.createSsl(null, [pair(pki.server)]));
+    const first = client(port);
+    expect(await unary(first, 'first')).to.deep.equal({ message: 'first' });
+    const refused = await tlsConnect(port).then(
+      (socket) => (sockets.push(socket), null),
+      (error: Error) => error,
+    );
+    expect(refused?.message).to.match(/socket disconnected|ECONNRESET/);
+    expect(await unary(first, 'still served')).to.deep.equal({ message: 'still served' });
+    expect(admitted).to.deep.equal(['TLSSocket']);
+  });
+
   it('updateSecureContext(): new connections get the new certificate while an open call goes on', async () => {
     startServer();
     const credentials = ServerCredentials.createSsl(null, [pair(pki.server)]);
