@@ -10,7 +10,7 @@ const tsc = join(root, 'node_modules', '.bin', 'tsc');
 /** What a user of the package writes: both entry points, with types that must be real (not any). */
 const USE = `import { Http2Connection, ErrorCode } from 'h2grpc/transport';
 import type { Http2Stream } from 'h2grpc/transport';
-import { Server } from 'h2grpc';
+import { Server, ServerCredentials } from 'h2grpc';
 
 export function open(socket: ConstructorParameters<typeof Http2Connection>[0]): Http2Stream {
   const connection = new Http2Connection(socket, 'client', { writeQuota: 64 * 1024 });
@@ -22,6 +22,7 @@ export function open(socket: ConstructorParameters<typeof Http2Connection>[0]): 
 }
 
 export const server: Server = new Server();
+server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error: Error | null, port: number) => port);
 `;
 
 /** Wrong types on purpose: tsc reports them only if the imports resolved to their real types (not any). */

@@ -1,5 +1,7 @@
 export { Server, ServerCredentials } from './server/server';
 export type { FallbackStreamHandler, ServerOptions, ServerStats } from './server/server';
+export type { ConnectionInjector, ServerChannelzRef } from './server/server';
+export type { KeyCertPair, SecureContextWatcher, ServerCredentialsLike } from './server/server-credentials';
 export { ServerUnaryCall, ServerReadableStream, ServerWritableStream, ServerDuplexStream } from './server/call-objects';
 export type { UnaryCallback } from './server/method-handlers';
 // grpc-js's server interceptors and handler types.

@@ -8,6 +8,7 @@ import type { Encoding } from '../compression';
 import { isMetadataLike, Metadata, toMetadata } from '../metadata';
 import { encodeMessage, LARGE_MESSAGE, MESSAGE_HEADER_LENGTH, messagePrefix } from '../protocol/message-framing';
 import { GrpcError, Status, type StatusObject, type ServiceError } from '../status';
+import type { AuthContext } from './auth-context';
 import type { Deadline } from './call-types';
 import type { PerRequestMetricRecorder } from './metrics-recorder';
 import type { CallSink, ServerCall } from './server-call';
@@ -59,6 +60,10 @@ class CallMembers {
   }
   getHost(): string {
     return this.core.authority;
+  }
+  /** How the connection is secured, as grpc-js reports it ({} unless TLS with a verified client certificate). */
+  getAuthContext(): AuthContext {
+    return this.core.authContext;
   }
   /**
    * Compresses this call's response messages with `encoding` if the client accepts it (its

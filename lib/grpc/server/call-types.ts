@@ -1,14 +1,8 @@
 /** Plain types shared by the call objects and the interceptors (grpc-js's names and shapes). */
-import type { PeerCertificate } from 'node:tls';
+export type { AuthContext } from './auth-context';
 
 /** A call's deadline: a Date, or Infinity when the client set none (grpc-js's Deadline). */
 export type Deadline = Date | number;
-
-/** The security of a call's connection (grpc-js's AuthContext); {} on an insecure connection. */
-export interface AuthContext {
-  transportSecurityType?: string;
-  sslPeerCertificate?: PeerCertificate;
-}
 
 /** The addresses of a call's connection (grpc-js's ConnectionInfo). */
 export interface ConnectionInfo {

@@ -154,7 +154,7 @@ class BaseCall implements ServerInterceptingCallInterface {
     return this.core.authority;
   }
   getAuthContext(): AuthContext {
-    return {};
+    return this.core.authContext;
   }
   getConnectionInfo(): ConnectionInfo {
     return this.core.connectionInfo;

@@ -58,6 +58,18 @@ export class Router {
     for (const definition of Object.values(service)) this.methods.delete(definition.path);
   }
 
+  /** Registers one method (grpc-js's Server.register); false when its path is taken. */
+  register(method: RegisteredMethod): boolean {
+    if (this.methods.has(method.path)) return false;
+    this.methods.set(method.path, method);
+    return true;
+  }
+
+  /** Removes one method; returns whether it was registered. */
+  unregister(path: string): boolean {
+    return this.methods.delete(path);
+  }
+
   lookup(path: string): RegisteredMethod | undefined {
     return this.methods.get(path);
   }

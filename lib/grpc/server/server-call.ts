@@ -5,6 +5,7 @@ import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK
 import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
+import { type AuthContext, authContextOf } from './auth-context';
 import type { ConnectionInfo } from './call-types';
 import { PerRequestMetricRecorder } from './metrics-recorder';
 import type { MethodStats } from './method-stats';
@@ -202,6 +203,11 @@ export class ServerCall implements StreamListener {
   get metricsRecorder(): PerRequestMetricRecorder {
     if (this.metrics === null) this.metrics = new PerRequestMetricRecorder();
     return this.metrics;
+  }
+
+  /** The connection's auth context (grpc-js's shape), computed when a handler asks. */
+  get authContext(): AuthContext {
+    return authContextOf(this.peerSocket);
   }
 
   /** The request metadata, built from the request headers on first use (most handlers never look). */

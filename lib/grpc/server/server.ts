@@ -1,5 +1,16 @@
 import * as net from 'node:net';
-import { ErrorCode, Http2Connection, type ConnectionOptions, type ConnectionStats, type HeaderList, type Http2Stream } from '../../transport';
+import type { Duplex } from 'node:stream';
+import { deprecate } from 'node:util';
+import {
+  DEFAULT_LIFECYCLE,
+  ErrorCode,
+  Http2Connection,
+  type ConnectionOptions,
+  type ConnectionStats,
+  type HeaderList,
+  type Http2Stream,
+  type TransportSocket,
+} from '../../transport';
 import { type Encoding, negotiateEncoding } from '../compression';
 import { CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS } from '../protocol/headers';
 import { checkHttpRequest, type EarlyAnswer, isEarlyAnswer, parseCallOptions, scanGrpcRequest } from '../protocol/request-headers';
@@ -8,10 +19,13 @@ import { tracing } from '../logging';
 import { Status } from '../status';
 import { traceConnection } from './connection-trace';
 import type { ServerInterceptor } from './interceptors';
-import { startCall } from './method-handlers';
 import { type CallStatsSnapshot, snapshotCallStats } from './method-stats';
+import { asksForAnyPort, type BindTarget, listenOnAll, parseBindTarget, resolveBindTarget, targetKey, withPort } from './bind-address';
+import { ConnectionSource, type SourceHost } from './connection-source';
+import { type MethodKind, startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
 import { type CallLimits, ServerCall } from './server-call';
+import { isServerCredentials, ServerCredentials, type ServerCredentialsLike } from './server-credentials';
 
 export interface ServerOptions {
   /** Largest request message accepted, after decompression. Default 4 MiB (as grpc-js). */
@@ -47,7 +61,7 @@ export interface ServerOptions {
   'grpc.http2.min_ping_interval_without_data_ms'?: number;
   /** Strikes allowed before GOAWAY ENHANCE_YOUR_CALM "too_many_pings". Default 2. */
   'grpc.http2.max_ping_strikes'?: number;
-  /** A new connection must send its preface and SETTINGS within this (ms). Default 20 s. */
+  /** A new connection must send its preface and SETTINGS within this (ms), and finish its TLS handshake within it too. Default 20 s. */
   'h2grpc.handshake_timeout_ms'?: number;
   /**
    * Bytes per second a client must keep sending a unary or server-streaming request until it ends
@@ -97,16 +111,7 @@ function transportOptions(options: ServerOptions): ConnectionOptions {
   return { ...transport, settings, lifecycle };
 }
 
-/** Our insecure credentials; grpc-js's ServerCredentials.createInsecure() is accepted too. */
-export class ServerCredentials {
-  private constructor(private readonly secure: boolean) {}
-  static createInsecure(): ServerCredentials {
-    return new ServerCredentials(false);
-  }
-  _isSecure(): boolean {
-    return this.secure;
-  }
-}
+export { ServerCredentials };
 
 const COMPRESSION_BY_ID: Encoding[] = ['identity', 'deflate', 'gzip'];
 
@@ -120,19 +125,63 @@ export interface ServerStats {
   queuedBytes: number;
 }
 
+/** A bindAsync() address: its listeners and connections, or the bind still under way. */
+interface BoundPort {
+  /** Its key in the bound-ports map: the canonical target, with the actual port once bound. */
+  key: string;
+  source: ConnectionSource;
+  /** Resolves with the port while the bind is under way; null once done. */
+  completion: Promise<number> | null;
+  port: number;
+  /** unbind() or forceShutdown() came while the bind was under way. */
+  cancelled: boolean;
+}
+
+/** What grpc-js's Server.createConnectionInjector() returns. */
+export interface ConnectionInjector {
+  /** Serves a connected duplex stream (TLS handshake first, with secure credentials). */
+  injectConnection(connection: Duplex): void;
+  /** GOAWAY on this injector's connections; those still open after `graceTimeMs` are closed. */
+  drain(graceTimeMs: number): void;
+  /** Stops this injector: its connections get GOAWAY and finish their calls. */
+  destroy(): void;
+}
+
+/** grpc-js's channelz reference shape; we run no channelz service, so it only identifies the server. */
+export interface ServerChannelzRef {
+  kind: 'server';
+  id: number;
+  name: string;
+}
+
+const KINDS = new Set<string>(['unary', 'clientStream', 'serverStream', 'bidi']);
+let nextChannelzId = 1;
+const warnStartDeprecated = deprecate(() => {}, 'Calling start() is no longer necessary. It can be safely omitted.');
+
 /**
- * A gRPC server on our own HTTP/2 transport, API-compatible with @grpc/grpc-js's Server for
- * addService / bindAsync / tryShutdown / forceShutdown and handler signatures.
+ * A gRPC server on our own HTTP/2 transport, API-compatible with @grpc/grpc-js's Server: services
+ * (addService, register), addresses (bindAsync with every grpc-js address form, unbind, drain),
+ * connections from elsewhere (accept, createConnectionInjector), TLS (ServerCredentials.createSsl)
+ * and shutdown (tryShutdown, forceShutdown), with grpc-js's handler signatures.
  */
 export class Server {
   private readonly router = new Router();
-  private readonly listeners: net.Server[] = [];
+  private readonly boundPorts = new Map<string, BoundPort>();
+  /** Every source of connections: bound ports (also while binding), listen() calls, injectors. */
+  private readonly sources = new Set<ConnectionSource>();
   private readonly connections = new Set<Http2Connection>();
   private readonly limits: CallLimits;
   private readonly responseEncoding: Encoding;
   private readonly transportOptions: ConnectionOptions;
+  private readonly sourceHost: SourceHost;
+  private readonly channelzRef: ServerChannelzRef = { kind: 'server', id: nextChannelzId++, name: 'server' };
   private shuttingDown = false;
   private readonly interceptors: readonly ServerInterceptor[];
+  /** forceShutdown() was called: a connection that finishes its TLS handshake afterwards is closed. */
+  private forced = false;
+  private started = false;
+  /** Listeners whose close() has not called back yet (tryShutdown waits for them). */
+  private closingListeners = 0;
 
   constructor(private readonly options: ServerOptions = {}) {
     this.interceptors = checkInterceptors(options.interceptors);
@@ -146,6 +195,11 @@ export class Server {
     };
     this.responseEncoding = COMPRESSION_BY_ID[options['grpc.default_compression_algorithm'] ?? 0] ?? 'identity';
     this.transportOptions = transportOptions(options);
+    this.sourceHost = {
+      hasRoom: () => this.connections.size < (this.options['h2grpc.max_connections'] ?? Infinity),
+      accept: (socket) => this.accept(socket),
+      handshakeTimeoutMs: this.transportOptions.lifecycle?.handshakeTimeoutMs ?? DEFAULT_LIFECYCLE.handshakeTimeoutMs,
+    };
   }
 
   addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
@@ -168,37 +222,224 @@ export class Server {
     this.fallback = handler;
   }
 
-  /** grpc-js's bindAsync: 'host:port' (port 0 picks one); calls back with the bound port. */
-  bindAsync(address: string, credentials: { _isSecure(): boolean }, callback: (error: Error | null, port: number) => void): void {
-    if (credentials?._isSecure?.()) {
-      process.nextTick(callback, new Error('TLS credentials are not supported yet'), -1);
-      return;
-    }
-    const { host, port } = parseAddress(address);
-    this.listen(port, host).then(
-      (bound) => callback(null, bound),
-      (error: Error) => callback(error, -1),
-    );
-  }
-
-  /** Listens on host:port; resolves with the bound port. */
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const listener = net.createServer((socket) => this.accept(socket));
-      listener.once('error', reject);
-      listener.listen(port, host, () => {
-        listener.off('error', reject);
-        // Accept errors later on (EMFILE when out of descriptors, ...) must not crash the process:
-        // the listener goes on, the connection that failed is lost.
-        listener.on('error', () => {});
-        this.listeners.push(listener);
-        resolve((listener.address() as net.AddressInfo).port);
-      });
+  /**
+   * Registers one method by its path, as grpc-js's register(): `type` is 'unary', 'clientStream',
+   * 'serverStream' or 'bidi'. Returns false when the path already has a handler.
+   */
+  register<RequestType = unknown, ResponseType = unknown>(
+    name: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    handler: (...args: any[]) => unknown,
+    serialize: (value: ResponseType) => Buffer,
+    deserialize: (data: Buffer) => RequestType,
+    type: string,
+  ): boolean {
+    if (!KINDS.has(type)) throw new TypeError(`Invalid handlerType ${type}`);
+    return this.router.register({
+      path: name,
+      kind: type as MethodKind,
+      handler,
+      requestDeserialize: deserialize,
+      responseSerialize: serialize as (value: unknown) => Buffer,
     });
   }
 
-  /** Deprecated in grpc-js; kept so existing code runs. */
-  start(): void {}
+  /** Removes the handler of one method path; returns whether there was one. */
+  unregister(name: string): boolean {
+    return this.router.unregister(name);
+  }
+
+  /** grpc-js's old API; throws as grpc-js does. */
+  addProtoService(): never {
+    throw new Error('Not implemented. Use addService() instead');
+  }
+
+  /** grpc-js's old API; throws as grpc-js does. */
+  bind(port: string, creds: unknown): never {
+    void port;
+    void creds;
+    throw new Error('Not implemented. Use bindAsync() instead');
+  }
+
+  /** Not in grpc-js either; throws as grpc-js does. */
+  addHttp2Port(): never {
+    throw new Error('Not yet implemented');
+  }
+
+  /**
+   * Listens on `port`, an address as grpc-js takes it: `host:port`, `[::1]:port`, `0.0.0.0:0`,
+   * `dns:host:port`, `dns:///host:port`, `ipv4:a.b.c.d:port`, `ipv6:[::1]:port`,
+   * `unix:relative/path`, `unix:///absolute/path` (the socket file is removed on shutdown).
+   * A name standing for several addresses is bound on each; port 0 picks a free port. Calls back
+   * with the port (1 for a Unix socket), or with an error and port 0. Binding the same address
+   * again with equal credentials calls back with the same port. Throws at once on a bad argument
+   * or after shutdown, as grpc-js does.
+   */
+  bindAsync(port: string, creds: ServerCredentialsLike, callback: (error: Error | null, port: number) => void): void {
+    if (this.shuttingDown) throw new Error('bindAsync called after shutdown');
+    if (typeof port !== 'string') throw new TypeError('port must be a string');
+    if (!isServerCredentials(creds)) throw new TypeError('creds must be a ServerCredentials object');
+    if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+    checkNoInterceptors(creds);
+    const target = parseBindTarget(port);
+    const key = targetKey(target);
+    const existing = this.boundPorts.get(key);
+    if (existing !== undefined) {
+      if (!creds._equals(existing.source.credentials)) {
+        process.nextTick(callback, new Error(`${port} already bound with incompatible credentials`), 0);
+        return;
+      }
+      existing.cancelled = false;
+      if (existing.completion === null) process.nextTick(callback, null, existing.port);
+      else
+        existing.completion.then(
+          (bound) => callback(null, bound),
+          (error: Error) => callback(error, 0),
+        );
+      return;
+    }
+    const source = this.addSource(creds);
+    const bound: BoundPort = { key, source, completion: null, port: 0, cancelled: false };
+    const completion = this.bindPort(target, bound);
+    bound.completion = completion;
+    // A port-0 address is known by its actual port once bound (grpc-js: "localhost:54321").
+    const anyPort = asksForAnyPort(target);
+    if (!anyPort) this.boundPorts.set(key, bound);
+    completion.then(
+      (portNumber) => {
+        bound.completion = null;
+        bound.port = portNumber;
+        if (anyPort) {
+          bound.key = targetKey(withPort(target, portNumber));
+          this.boundPorts.set(bound.key, bound);
+        }
+        callback(null, portNumber);
+      },
+      (error: Error) => callback(error, 0),
+    );
+  }
+
+  private async bindPort(target: BindTarget, bound: BoundPort): Promise<number> {
+    // forceShutdown() also cancels binds to port 0, which are not in the bound-ports map yet.
+    const checkCancelled = () => {
+      if (bound.cancelled || this.shuttingDown) throw new Error('bindAsync operation cancelled by unbind call');
+    };
+    try {
+      const addresses = await resolveBindTarget(target);
+      checkCancelled();
+      const { port, listeners } = await listenOnAll(addresses, () => this.createListener(bound.source));
+      bound.source.listeners.push(...listeners);
+      checkCancelled();
+      return port;
+    } catch (error) {
+      this.completeUnbind(bound);
+      throw error;
+    }
+  }
+
+  /** A net.Server feeding `source` (TLS first if its credentials are secure). */
+  private createListener(source: ConnectionSource): net.Server {
+    const listener = net.createServer((socket) => source.admit(socket));
+    // Accept errors later on (EMFILE when out of descriptors, ...) must not crash the process:
+    // the listener goes on, the connection that failed is lost.
+    listener.on('error', () => {});
+    return listener;
+  }
+
+  private addSource(credentials: ServerCredentialsLike): ConnectionSource {
+    const source = new ConnectionSource(credentials, this.sourceHost);
+    this.sources.add(source);
+    return source;
+  }
+
+  /** Closes a source's listeners; its connections get GOAWAY unless `goAway` is false. */
+  private retireSource(source: ConnectionSource, goAway = true): void {
+    this.sources.delete(source);
+    this.closingListeners += source.close(() => {
+      this.closingListeners--;
+      this.checkShutdown();
+    });
+    if (goAway) for (const connection of source.connections) connection.goAway();
+  }
+
+  private completeUnbind(bound: BoundPort): void {
+    if (this.boundPorts.get(bound.key) === bound) this.boundPorts.delete(bound.key);
+    this.retireSource(bound.source);
+  }
+
+  /** Looks up a bound port for unbind()/drain(), which refuse port 0 as grpc-js does. */
+  private boundPortFor(port: string, operation: string): BoundPort | undefined {
+    const target = parseBindTarget(port);
+    if (asksForAnyPort(target)) throw new Error(`Cannot ${operation} port 0`);
+    return this.boundPorts.get(targetKey(target));
+  }
+
+  /**
+   * Stops listening on a bound address (or cancels its bind under way): its connections get
+   * GOAWAY and finish their calls. For an address bound with port 0, name the actual port.
+   */
+  unbind(port: string): void {
+    const bound = this.boundPortFor(port, 'unbind');
+    if (bound === undefined) return;
+    if (bound.completion !== null) bound.cancelled = true;
+    else this.completeUnbind(bound);
+  }
+
+  /**
+   * GOAWAY on every connection of a bound address (it keeps listening); connections still open
+   * after `graceTimeMs` are closed and their calls cancelled. For port 0, name the actual port.
+   */
+  drain(port: string, graceTimeMs: number): void {
+    this.boundPortFor(port, 'drain')?.source.drain(graceTimeMs);
+  }
+
+  /**
+   * Serves connections that arrive some other way than a bound address (grpc-js's API): each
+   * duplex passed to injectConnection() is secured with `credentials` (TLS handshake first if
+   * they are secure) and served like an accepted socket.
+   */
+  createConnectionInjector(credentials: ServerCredentialsLike): ConnectionInjector {
+    if (!isServerCredentials(credentials)) throw new TypeError('creds must be a ServerCredentials object');
+    checkNoInterceptors(credentials);
+    const source = this.addSource(credentials);
+    return {
+      injectConnection: (connection: Duplex) => source.admit(connection),
+      drain: (graceTimeMs: number) => source.drain(graceTimeMs),
+      destroy: () => this.retireSource(source),
+    };
+  }
+
+  /** Listens on host:port without credentials (plaintext); resolves with the bound port. */
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    if (this.shuttingDown) throw new Error('listen called after shutdown');
+    const source = this.addSource(ServerCredentials.createInsecure());
+    try {
+      const bound = await listenOnAll([{ host, port }], () => this.createListener(source));
+      source.listeners.push(...bound.listeners);
+      if (this.shuttingDown) this.retireSource(source);
+      return bound.port;
+    } catch (error) {
+      this.retireSource(source);
+      throw error;
+    }
+  }
+
+  /**
+   * Deprecated in grpc-js (since 1.10 binding starts serving): warns once, and throws as grpc-js
+   * does when nothing is bound yet or when called twice.
+   */
+  start(): void {
+    warnStartDeprecated();
+    const listening = [...this.sources].some((source) => source.listeners.some((listener) => listener.listening));
+    if (!listening) throw new Error('server must be bound in order to start');
+    if (this.started) throw new Error('server is already started');
+    this.started = true;
+  }
+
+  /** grpc-js's channelz reference. We serve no channelz, so it only identifies this server. */
+  getChannelzRef(): ServerChannelzRef {
+    return this.channelzRef;
+  }
 
   get stats(): ServerStats {
     let streams = 0;
@@ -224,11 +465,17 @@ export class Server {
     return [...this.connections].map((connection) => connection.stats);
   }
 
-  /** Serves HTTP/2 on an already connected socket (for custom listeners and tests). */
-  accept(socket: net.Socket): Http2Connection | null {
+  /**
+   * Serves plaintext HTTP/2 on an already connected duplex stream: a net.Socket from a listener
+   * of your own, a socket handed over by another server, one end of an in-memory pair (tests),
+   * or an already established TLSSocket (negotiate ALPN "h2" yourself). For TLS handshakes done
+   * by this server use createConnectionInjector(ServerCredentials.createSsl(...)). Returns the
+   * connection, or null when refused ('h2grpc.max_connections', 'h2grpc.admit_connection').
+   */
+  accept(socket: TransportSocket): Http2Connection | null {
     const maxConnections = this.options['h2grpc.max_connections'] ?? Infinity;
     const admit = this.options['h2grpc.admit_connection'];
-    if (this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
+    if (this.forced || this.connections.size >= maxConnections || (admit !== undefined && !admit(socket))) {
       socket.on('error', () => {});
       socket.destroy();
       return null;
@@ -252,7 +499,8 @@ export class Server {
   tryShutdown(callback: (error?: Error) => void): void {
     this.shuttingDown = true;
     this.shutdownCallbacks.push(callback);
-    for (const listener of this.listeners.splice(0)) listener.close();
+    this.boundPorts.clear();
+    for (const source of [...this.sources]) this.retireSource(source);
     for (const connection of this.connections) connection.goAway();
     const deadline = this.options['h2grpc.drain_deadline_ms'];
     if (deadline !== undefined && deadline >= 0 && this.connections.size > 0 && this.drainTimer === null) {
@@ -264,11 +512,14 @@ export class Server {
 
   /**
    * Immediate shutdown: every call is cancelled (RST_STREAM CANCEL: clients see CANCELLED), each
-   * connection gets GOAWAY and is closed once those are written.
+   * connection gets GOAWAY and is closed once those are written. Binds under way are cancelled.
    */
   forceShutdown(): void {
     this.shuttingDown = true;
-    for (const listener of this.listeners.splice(0)) listener.close();
+    this.forced = true;
+    for (const bound of this.boundPorts.values()) bound.cancelled = true;
+    this.boundPorts.clear();
+    for (const source of [...this.sources]) this.retireSource(source, false);
     for (const connection of this.connections) connection.close(ErrorCode.NO_ERROR, 'server shutdown');
     this.checkShutdown();
   }
@@ -281,7 +532,7 @@ export class Server {
   private readonly shutdownCallbacks: ((error?: Error) => void)[] = [];
 
   private checkShutdown(): void {
-    if (!this.shuttingDown || this.connections.size > 0) return;
+    if (!this.shuttingDown || this.connections.size > 0 || this.closingListeners > 0) return;
     if (this.drainTimer !== null) {
       clearTimeout(this.drainTimer);
       this.drainTimer = null;
@@ -362,12 +613,7 @@ function respondEarly(stream: Http2Stream, answer: EarlyAnswer): void {
   else stream.reset(ErrorCode.INTERNAL_ERROR);
 }
 
-/** Parses grpc-js style addresses: 'host:port', '[::1]:port', 'dns:host:port'. */
-function parseAddress(address: string): { host: string; port: number } {
-  const trimmed = address.replace(/^dns:(\/\/\/)?/, '');
-  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(trimmed);
-  if (bracketed) return { host: bracketed[1], port: Number(bracketed[2]) };
-  const index = trimmed.lastIndexOf(':');
-  if (index === -1) return { host: trimmed, port: 0 };
-  return { host: trimmed.slice(0, index) || '0.0.0.0', port: Number(trimmed.slice(index + 1)) };
+/** grpc-js's credentials carrying server interceptors are not supported: refuse them loudly. */
+function checkNoInterceptors(credentials: ServerCredentialsLike): void {
+  if ((credentials._getInterceptors?.() ?? []).length > 0) throw new Error('Server credentials with interceptors are not supported');
 }
