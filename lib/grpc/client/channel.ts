@@ -8,7 +8,7 @@ import { ClientCall, type ClientCallOptions, type ClientMethod } from './client-
 import { ConnectivityState } from './connectivity-state';
 import { ChannelCredentials } from './credentials';
 import { type ConnectSettings, Subchannel } from './subchannel';
-import { parseTarget, resolveTarget, type Target } from './target';
+import { parseTarget, resolveTarget, type Target, unresolvedAddresses } from './target';
 
 interface StateWatcher {
   state: ConnectivityState;
@@ -257,7 +257,9 @@ export class Channel {
     if (this.resolving || this.resolveTimer !== null) return;
     this.resolving = true;
     this.setState(ConnectivityState.CONNECTING);
-    resolveTarget(this.parsedTarget).then(
+    // A dialer connects by name: nothing to resolve.
+    const addresses = this.options.dialer !== null ? Promise.resolve(unresolvedAddresses(this.parsedTarget)) : resolveTarget(this.parsedTarget);
+    addresses.then(
       (addresses) => {
         this.resolving = false;
         if (this.closed) return;
