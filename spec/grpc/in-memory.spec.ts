@@ -17,7 +17,23 @@ function selfSigned(): { key: Buffer; cert: Buffer } | null {
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=in-memory.test', '-addext', 'subjectAltName=DNS:in-memory.test'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=in-memory.test',
+        '-addext',
+        'subjectAltName=DNS:in-memory.test',
+      ],
       { cwd: dir, stdio: 'ignore' },
     );
     return { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) };

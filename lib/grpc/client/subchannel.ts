@@ -56,6 +56,11 @@ export class Subchannel {
     this.keepaliveTimeMs = options.keepaliveTimeMs;
   }
 
+  /** Every connection still open: the READY one and those draining their calls. */
+  get openConnections(): Iterable<Http2Connection> {
+    return this.connections;
+  }
+
   /** Starts connecting if IDLE (a no-op otherwise). */
   connect(): void {
     if (this.state !== ConnectivityState.IDLE || this.shutDown) return;

@@ -34,7 +34,7 @@ describe('client channel options', () => {
 
   it('unknown h2grpc.* keys throw as unknown grpc.* keys do; h2grpc.dialer must be a function', () => {
     expect(() => resolveChannelOptions({ 'h2grpc.no_such_option': 1 })).to.throw(/"h2grpc.no_such_option" is not supported/);
-    expect(() => resolveChannelOptions({ 'h2grpc.dialer': 'memory' })).to.throw(TypeError, /h2grpc.dialer must be a function/);
+    expect(() => resolveChannelOptions({ 'h2grpc.dialer': 'memory' as unknown as () => never })).to.throw(TypeError, /h2grpc.dialer must be a function/);
     const dialer = () => {
       throw new Error('unused');
     };
