@@ -55,6 +55,8 @@ class ClientExchange implements PickRequest, StreamListener {
   private readonly trailer = new Headers();
   private body: RequestBody | null = null;
   private drainWaiter: (() => void) | null = null;
+  /** The request body while it is being sent. */
+  private requestIterator: AsyncIterator<Uint8Array> | null = null;
   private readonly onAbort = (): void => this.abort();
 
   constructor(
@@ -125,6 +127,7 @@ class ClientExchange implements PickRequest, StreamListener {
   /** Writes the request body chunk by chunk, each once the stream's write quota has room. */
   private async sendBody(stream: Http2Stream, body: AsyncIterable<Uint8Array>): Promise<void> {
     const iterator = body[Symbol.asyncIterator]();
+    this.requestIterator = iterator;
     try {
       for (let result = await iterator.next(); result.done !== true; result = await iterator.next()) {
         if (this.done || stream.isAborted) return;
@@ -137,7 +140,7 @@ class ClientExchange implements PickRequest, StreamListener {
       // The body failed (Connect's serialization, a limit, the caller's iterable): no valid request.
       this.fail(ConnectError.from(error));
     } finally {
-      if (this.done) iterator.return?.().catch(() => {});
+      this.requestIterator = null;
     }
   }
 
@@ -222,6 +225,9 @@ class ClientExchange implements PickRequest, StreamListener {
     this.done = true;
     this.request.signal?.removeEventListener('abort', this.onAbort);
     this.onDrain();
+    // A request body still being sent is not wanted any more: its producer hears of it.
+    this.requestIterator?.return?.().catch(() => {});
+    this.requestIterator = null;
     const stream = this.stream;
     // The response is complete before the request: the rest of the request is not wanted.
     if (stream !== null && !stream.isClosed && !stream.localEnded) stream.reset(ErrorCode.CANCEL);
