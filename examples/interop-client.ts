@@ -45,6 +45,8 @@ export interface InteropClientOptions {
   rootCerts?: Buffer | null;
   /** grpc.ssl_target_name_override: the name the server's certificate is checked against. */
   serverHostOverride?: string;
+  /** Extra channel options for every client (h2grpc's 'h2grpc.dialer' runs the cases in memory). */
+  channelOptions?: Record<string, unknown>;
 }
 
 /** The part of a grpc-js-shaped module the client uses (h2grpc and @grpc/grpc-js both fit). */
@@ -126,7 +128,8 @@ class InteropSession {
     const { serverHost, serverPort, useTls, rootCerts, serverHostOverride } = this.options;
     const host = serverHost.includes(':') ? `[${serverHost}]` : serverHost;
     const credentials = useTls ? this.grpc.credentials.createSsl(rootCerts ?? null) : this.grpc.credentials.createInsecure();
-    const options = serverHostOverride ? { ...channelOptions, 'grpc.ssl_target_name_override': serverHostOverride } : channelOptions;
+    const extra = { ...this.options.channelOptions, ...channelOptions };
+    const options = serverHostOverride ? { ...extra, 'grpc.ssl_target_name_override': serverHostOverride } : extra;
     const client = new this.testing[service](`${host}:${serverPort}`, credentials, options);
     this.clients.push(client);
     return client;

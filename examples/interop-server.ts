@@ -346,10 +346,16 @@ export const interopImplementation: UntypedServiceImplementation = {
   // UnimplementedCall: deliberately no handler, so the server answers UNIMPLEMENTED.
 };
 
-/** Starts the interop server on host:port (port 0 picks a free one). */
-export function startInteropServer(port = 0, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
+/** The interop server, its TestService added, not listening (serve it with bindAsync, or in memory with inMemoryDialer). */
+export function createInteropServer(): Server {
   const server = new Server();
   server.addService(loadTestService(), interopImplementation);
+  return server;
+}
+
+/** Starts the interop server on host:port (port 0 picks a free one). */
+export function startInteropServer(port = 0, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
+  const server = createInteropServer();
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (error, boundPort) => {

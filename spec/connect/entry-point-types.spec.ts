@@ -7,10 +7,21 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
 
-/** What a Connect user writes: a router served beside gRPC on our Server, and alone on a connection. */
-const USE = `import type { ConnectRouter } from '@connectrpc/connect';
-import { Server } from 'h2grpc';
-import { addConnectRouter, compressionGzip, connectH2grpcAdapter, type ConnectH2grpcAdapter } from 'h2grpc/connect';
+/** What a Connect user writes: a router served beside gRPC on our Server, and alone on a connection; client transports. */
+const USE = `import type { ConnectRouter, Transport } from '@connectrpc/connect';
+import type { UniversalClientFn } from '@connectrpc/connect/protocol';
+import { Channel, credentials, Server } from 'h2grpc';
+import {
+  addConnectRouter,
+  compressionGzip,
+  connectH2grpcAdapter,
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  createHttpClient,
+  type ConnectH2grpcAdapter,
+  type H2grpcTransport,
+} from 'h2grpc/connect';
 import type { Http2Connection } from 'h2grpc/transport';
 
 const routes = (router: ConnectRouter): void => void router;
@@ -20,6 +31,13 @@ export function alone(connection: Http2Connection): readonly string[] {
   adapter.serve(connection);
   return adapter.paths;
 }
+
+// Connect clients on h2grpc's client channel.
+export const grpcTransport: H2grpcTransport = createGrpcTransport({ baseUrl: 'http://localhost:8080', channelOptions: { 'grpc.keepalive_time_ms': 1000 } });
+export const onChannel: Transport = createConnectTransport({ channel: new Channel('localhost:8080', credentials.createInsecure()), useHttpGet: true });
+export const web = createGrpcWebTransport({ baseUrl: 'https://example.com/api', interceptors: [], waitForReady: true });
+export const httpClient: UniversalClientFn = createHttpClient(grpcTransport.channel, { waitForReady: true });
+export const stats: number = grpcTransport.channel.connectionStats().length;
 `;
 
 /** Wrong on purpose: reported only if 'h2grpc/connect' resolved to its real types. */

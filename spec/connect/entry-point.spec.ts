@@ -23,7 +23,7 @@ describe('connect entry point (dist/)', () => {
     expect(loaded).to.equal(0);
   });
 
-  it("require('h2grpc/connect') loads @connectrpc/connect and has the adapter API and typings", async () => {
+  it("require('h2grpc/connect') loads @connectrpc/connect and has the adapter and client API and typings", async () => {
     const pkg = require(join(root, 'package.json'));
     const entry = pkg.exports['./connect'];
     expect(existsSync(join(root, entry.types))).to.equal(true);
@@ -31,7 +31,19 @@ describe('connect entry point (dist/)', () => {
     const api = await runNode(
       `const api = require(${JSON.stringify(entry.default)}); console.log(JSON.stringify({ names: Object.keys(api).sort(), loaded: ${LOADED_CONNECT} > 0 }));`,
     );
-    expect(api).to.deep.equal({ names: ['addConnectRouter', 'compressionBrotli', 'compressionGzip', 'connectH2grpcAdapter'], loaded: true });
+    expect(api).to.deep.equal({
+      names: [
+        'addConnectRouter',
+        'compressionBrotli',
+        'compressionGzip',
+        'connectH2grpcAdapter',
+        'createConnectTransport',
+        'createGrpcTransport',
+        'createGrpcWebTransport',
+        'createHttpClient',
+      ],
+      loaded: true,
+    });
   });
 
   it('@connectrpc/connect is an optional peer dependency, not a dependency', () => {

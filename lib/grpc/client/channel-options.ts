@@ -1,5 +1,15 @@
+import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from '../../transport';
 import type { Encoding } from '../compression';
+
+/**
+ * Opens the byte stream a channel connection runs on, instead of a TCP or Unix socket (grpc-go's
+ * WithContextDialer): `address` is the target's "host:port" (not resolved: a channel with a dialer
+ * does no DNS lookup) or its Unix socket path. With TLS credentials the channel runs TLS over the
+ * returned stream. A dialer that throws or rejects is a failed connection attempt (reconnect with
+ * backoff, as any other).
+ */
+export type Dialer = (address: string) => Duplex | Promise<Duplex>;
 
 /**
  * Channel options, named as @grpc/grpc-js names them. An option grpc-js knows that this client does
@@ -40,6 +50,11 @@ export interface ChannelOptions {
   'grpc.secondary_user_agent'?: string;
   /** Retries are not implemented: 0 is accepted, anything else throws. */
   'grpc.enable_retries'?: number;
+  /**
+   * Connections go over the streams this function returns instead of sockets, and the target is
+   * not resolved (any "host:port" works): `inMemoryDialer(server)` serves a Server in memory.
+   */
+  'h2grpc.dialer'?: Dialer;
   /** HTTP/2 transport options for this channel's connections (settings, windows, limits). */
   transport?: ConnectionOptions;
   [key: string]: unknown;
@@ -62,6 +77,7 @@ export interface ResolvedChannelOptions {
   sslTargetNameOverride: string | undefined;
   userAgent: string;
   transport: ConnectionOptions;
+  dialer: Dialer | null;
 }
 
 /** Options these names stand for are implemented; others a grpc-js user may pass are listed below. */
@@ -83,6 +99,7 @@ const IMPLEMENTED = new Set([
   'grpc.primary_user_agent',
   'grpc.secondary_user_agent',
   'grpc.enable_retries',
+  'h2grpc.dialer',
   'transport',
 ]);
 
@@ -126,10 +143,12 @@ export function resolveChannelOptions(options: ChannelOptions = {}): ResolvedCha
     if (options[key] === undefined || IMPLEMENTED.has(key) || NO_EFFECT.has(key)) continue;
     if (key === 'interceptors' || key === 'interceptor_providers') throw new Error(`client option "${key}": client interceptors are not supported yet`);
     if (key === 'channelOverride' || key === 'channelFactoryOverride') throw new Error(`client option "${key}" is not supported yet`);
-    if (key.startsWith('grpc.') || key.startsWith('grpc-node.') || key === 'callInvocationTransformer') {
+    if (key.startsWith('grpc.') || key.startsWith('grpc-node.') || key.startsWith('h2grpc.') || key === 'callInvocationTransformer') {
       throw new Error(`channel option "${key}" is not supported by h2grpc's client`);
     }
   }
+  const dialer = options['h2grpc.dialer'];
+  if (dialer !== undefined && typeof dialer !== 'function') throw new TypeError('channel option h2grpc.dialer must be a function (address) => Duplex');
   const retries = options['grpc.enable_retries'];
   if (retries !== undefined && retries !== 0) throw new Error('grpc.enable_retries: retries are not supported yet (pass 0)');
   const receive = positive(options, 'grpc.max_receive_message_length', 4 * 1024 * 1024);
@@ -154,5 +173,6 @@ export function resolveChannelOptions(options: ChannelOptions = {}): ResolvedCha
     sslTargetNameOverride: options['grpc.ssl_target_name_override'],
     userAgent,
     transport: options.transport ?? {},
+    dialer: dialer ?? null,
   };
 }

@@ -1,4 +1,4 @@
-import { type Http2Connection, prepareHeaders, type PreparedHeaders } from '../../transport';
+import { type ConnectionStats, type Http2Connection, prepareHeaders, type PreparedHeaders } from '../../transport';
 import { ACCEPT_ENCODING_VALUE, type Encoding } from '../compression';
 import { CONTENT_TYPE, GRPC_ACCEPT_ENCODING } from '../protocol/headers';
 import { Status } from '../status';
@@ -6,9 +6,10 @@ import { ConnectionBackoff } from './backoff';
 import { type ChannelOptions, type ResolvedChannelOptions, resolveChannelOptions } from './channel-options';
 import { ClientCall, type ClientCallOptions, type ClientMethod } from './client-call';
 import { ConnectivityState } from './connectivity-state';
+import type { PickRequest } from './channel-stream';
 import { ChannelCredentials } from './credentials';
 import { type ConnectSettings, Subchannel } from './subchannel';
-import { parseTarget, resolveTarget, type Target } from './target';
+import { parseTarget, resolveTarget, type Target, unresolvedAddresses } from './target';
 
 interface StateWatcher {
   state: ConnectivityState;
@@ -27,16 +28,18 @@ export class Channel {
   /** @internal */
   readonly options: ResolvedChannelOptions;
   private readonly connectSettings: ConnectSettings;
-  private readonly scheme: 'http' | 'https';
-  private readonly authority: string;
+  /** @internal The :scheme of requests: https with TLS credentials, else http. */
+  readonly scheme: 'http' | 'https';
+  /** @internal The default :authority (grpc.default_authority, or the target's host:port). */
+  readonly authority: string;
   private state = ConnectivityState.IDLE;
   private subchannels: Subchannel[] = [];
   private resolving = false;
   private resolveTimer: NodeJS.Timeout | null = null;
   private readonly resolveBackoff: ConnectionBackoff;
   private lastError = '';
-  /** Calls waiting for a READY connection. */
-  private pending: ClientCall[] = [];
+  /** Calls (and other streams) waiting for a READY connection. */
+  private pending: PickRequest[] = [];
   private watchers: StateWatcher[] = [];
   private nextPick = 0;
   private activeCalls = 0;
@@ -118,6 +121,16 @@ export class Channel {
     this.setState(ConnectivityState.SHUTDOWN);
   }
 
+  /**
+   * Per-connection transport counters of the channel's open connections (as
+   * `Server.connectionStats()`): streams, queued and buffered bytes, bytes written.
+   */
+  connectionStats(): ConnectionStats[] {
+    const stats: ConnectionStats[] = [];
+    for (const subchannel of this.subchannels) for (const connection of subchannel.openConnections) stats.push(connection.stats);
+    return stats;
+  }
+
   /** Whether close() was called. */
   get isClosed(): boolean {
     return this.closed;
@@ -149,8 +162,24 @@ export class Channel {
     return 'identity';
   }
 
+  /**
+   * @internal Opens a stream with the request's own headers (pseudo-headers included) on a READY
+   * connection of this channel, for another protocol over it (h2grpc/connect's client): picked
+   * and waited for as a call is (waitForReady, reconnect backoff, concurrency slots, GOAWAY), and
+   * counted as a call for the idle timeout until the request calls streamEnded(), once.
+   */
+  openStream(request: PickRequest): void {
+    this.activeCalls++;
+    this.pick(request);
+  }
+
+  /** @internal A stream openStream() took is over (or never got a connection). */
+  streamEnded(): void {
+    this.callEnded();
+  }
+
   /** @internal */
-  pick(call: ClientCall): void {
+  pick(call: PickRequest): void {
     if (this.closed) {
       call.failPick(Status.UNAVAILABLE, 'Channel has been shut down');
       return;
@@ -172,7 +201,7 @@ export class Channel {
   }
 
   /** @internal */
-  cancelPick(call: ClientCall): void {
+  cancelPick(call: PickRequest): void {
     const index = this.pending.indexOf(call);
     if (index !== -1) this.pending.splice(index, 1);
   }
@@ -257,7 +286,9 @@ export class Channel {
     if (this.resolving || this.resolveTimer !== null) return;
     this.resolving = true;
     this.setState(ConnectivityState.CONNECTING);
-    resolveTarget(this.parsedTarget).then(
+    // A dialer connects by name: nothing to resolve.
+    const addresses = this.options.dialer !== null ? Promise.resolve(unresolvedAddresses(this.parsedTarget)) : resolveTarget(this.parsedTarget);
+    addresses.then(
       (addresses) => {
         this.resolving = false;
         if (this.closed) return;

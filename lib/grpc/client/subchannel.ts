@@ -1,8 +1,9 @@
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { type ConnectionOptions, createClientConnection, ErrorCode, type GoAwayFrame, type Http2Connection } from '../../transport';
+import { type ConnectionOptions, createClientConnection, ErrorCode, type GoAwayFrame, type Http2Connection, type TransportSocket } from '../../transport';
 import { ConnectionBackoff } from './backoff';
-import type { ResolvedChannelOptions } from './channel-options';
+import type { Dialer, ResolvedChannelOptions } from './channel-options';
 import { ConnectivityState } from './connectivity-state';
 import type { SecureContextOptions } from './credentials';
 import { type Address, formatAddress } from './target';
@@ -53,6 +54,11 @@ export class Subchannel {
       minConnectTimeoutMs: options.minConnectTimeoutMs,
     });
     this.keepaliveTimeMs = options.keepaliveTimeMs;
+  }
+
+  /** Every connection still open: the READY one and those draining their calls. */
+  get openConnections(): Iterable<Http2Connection> {
+    return this.connections;
   }
 
   /** Starts connecting if IDLE (a no-op otherwise). */
@@ -135,7 +141,7 @@ export class Subchannel {
   /** One connection attempt: the socket (TCP, Unix or TLS with ALPN h2), then the HTTP/2 handshake. */
   private async attempt(address: Address, timeoutMs: number): Promise<Http2Connection | null> {
     const started = Date.now();
-    let socket: net.Socket;
+    let socket: TransportSocket;
     try {
       socket = await this.openSocket(address, timeoutMs);
     } catch (error) {
@@ -162,28 +168,79 @@ export class Subchannel {
     }
   }
 
-  private openSocket(address: Address, timeoutMs: number): Promise<net.Socket> {
+  /**
+   * The socket for one attempt: TCP, Unix or TLS with ALPN h2; or, with a dialer, the stream it
+   * returns (TLS over it for secure credentials).
+   */
+  private async openSocket(address: Address, timeoutMs: number): Promise<TransportSocket> {
+    const secure = this.settings.secure;
+    const dialer = this.settings.options.dialer;
+    if (dialer === null) {
+      const where = 'path' in address ? { path: address.path } : { host: address.host, port: address.port };
+      if (secure === null) return this.settle(net.connect(where), 'connect', timeoutMs);
+      return this.settle(tls.connect({ ...where, ...this.tlsOptions(secure) }), 'secureConnect', timeoutMs);
+    }
+    const started = Date.now();
+    const dialed = await this.dial(dialer, address, timeoutMs);
+    if (secure === null) return dialed;
+    try {
+      return await this.settle(tls.connect({ socket: dialed, ...this.tlsOptions(secure) }), 'secureConnect', Math.max(1, timeoutMs - (Date.now() - started)));
+    } catch (error) {
+      dialed.destroy();
+      throw error;
+    }
+  }
+
+  private tlsOptions(secure: SecureContextOptions): tls.ConnectionOptions {
+    const serverName = this.settings.serverName;
+    return {
+      servername: net.isIP(serverName) === 0 ? serverName : undefined,
+      ALPNProtocols: ['h2'],
+      ca: secure.ca,
+      key: secure.key,
+      cert: secure.cert,
+      rejectUnauthorized: secure.rejectUnauthorized,
+      checkServerIdentity: (_host, cert) =>
+        secure.checkServerIdentity !== undefined ? secure.checkServerIdentity(serverName, cert) : tls.checkServerIdentity(serverName, cert),
+    };
+  }
+
+  /** The dialer's stream, within the attempt's time; one that comes too late is destroyed. */
+  private dial(dialer: Dialer, address: Address, timeoutMs: number): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const secure = this.settings.secure;
-      let socket: net.Socket;
-      const event = secure === null ? 'connect' : 'secureConnect';
-      if (secure === null) {
-        socket = 'path' in address ? net.connect({ path: address.path }) : net.connect({ host: address.host, port: address.port });
-      } else {
-        socket = tls.connect({
-          ...('path' in address ? { path: address.path } : { host: address.host, port: address.port }),
-          servername: net.isIP(this.settings.serverName) === 0 ? this.settings.serverName : undefined,
-          ALPNProtocols: ['h2'],
-          ca: secure.ca,
-          key: secure.key,
-          cert: secure.cert,
-          rejectUnauthorized: secure.rejectUnauthorized,
-          checkServerIdentity: (_host, cert) =>
-            secure.checkServerIdentity !== undefined
-              ? secure.checkServerIdentity(this.settings.serverName, cert)
-              : tls.checkServerIdentity(this.settings.serverName, cert),
-        });
-      }
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(new Error(`connection attempt timed out after ${timeoutMs} ms (dialer)`));
+      }, timeoutMs);
+      timer.unref();
+      new Promise<Duplex>((dialed) => dialed(dialer(formatAddress(address)))).then(
+        (stream) => {
+          const valid = stream instanceof Duplex;
+          if (settled) {
+            if (valid) stream.destroy();
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          if (!valid) reject(new TypeError('the h2grpc.dialer did not return a Duplex stream'));
+          else if (stream.destroyed) reject(new Error('the h2grpc.dialer returned a destroyed stream'));
+          else resolve(stream);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(`h2grpc.dialer failed: ${String(error)}`));
+        },
+      );
+    });
+  }
+
+  /** Resolves with the socket once `event` (connect, secureConnect) comes; fails on error or after the timeout. */
+  private settle(socket: net.Socket, event: 'connect' | 'secureConnect', timeoutMs: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const secure = event === 'secureConnect';
       this.attemptSocket = socket;
       const timer = setTimeout(() => fail(new Error(`connection attempt timed out after ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
@@ -199,7 +256,7 @@ export class Subchannel {
         clearTimeout(timer);
         socket.off('error', fail);
         if (this.attemptSocket === socket) this.attemptSocket = null;
-        if (secure !== null && (socket as tls.TLSSocket).alpnProtocol !== 'h2') {
+        if (secure && (socket as tls.TLSSocket).alpnProtocol !== 'h2') {
           fail(new Error('the server did not negotiate HTTP/2 (ALPN h2)'));
           return;
         }

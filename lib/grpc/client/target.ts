@@ -98,6 +98,11 @@ export async function resolveTarget(target: Target): Promise<Address[]> {
   return found.map((entry) => ({ host: entry.address, port: target.port }));
 }
 
+/** The target's addresses without a DNS lookup (for a channel whose dialer does the connecting). */
+export function unresolvedAddresses(target: Target): Address[] {
+  return target.scheme === 'dns' ? [{ host: target.host, port: target.port }] : target.addresses;
+}
+
 /** "host:port", "[v6]:port" or the socket path. */
 export function formatAddress(address: Address): string {
   if ('path' in address) return address.path;

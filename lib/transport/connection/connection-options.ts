@@ -40,6 +40,8 @@ export interface ConnectionStats {
   controlItems: number;
   /** Received bytes not yet parsed (reader paused). */
   readerBufferedBytes: number;
+  /** Received DATA bytes waiting in open streams' buffers for their reader (paused streams). */
+  streamBufferedBytes: number;
   /** Whether reading is paused by the transport-response throttle. */
   throttled: boolean;
   /** Bytes handed to the socket so far. */

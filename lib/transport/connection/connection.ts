@@ -207,6 +207,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
 
   /** Counters for tests and monitoring. */
   get stats(): ConnectionStats {
+    let streamBufferedBytes = 0;
+    for (const stream of this.registry.values()) streamBufferedBytes += stream.bufferedBytes;
     return {
       streams: this.registry.size,
       retainedStreams: this.retainedClosed,
@@ -214,6 +216,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
       queuedBytes: this.queued,
       controlItems: this.controlBuffer.size,
       readerBufferedBytes: this.reader.bufferedBytes,
+      streamBufferedBytes,
       throttled: this.controlBuffer.isThrottled,
       bytesWritten: this.framer.bytesWritten,
     };

@@ -31,4 +31,14 @@ describe('client channel options', () => {
     expect(() => resolveChannelOptions({ 'grpc.default_compression_algorithm': 7 })).to.throw(/not supported/);
     expect(() => resolveChannelOptions({ 'grpc-node.max_session_memory': 10 })).to.not.throw();
   });
+
+  it('unknown h2grpc.* keys throw as unknown grpc.* keys do; h2grpc.dialer must be a function', () => {
+    expect(() => resolveChannelOptions({ 'h2grpc.no_such_option': 1 })).to.throw(/"h2grpc.no_such_option" is not supported/);
+    expect(() => resolveChannelOptions({ 'h2grpc.dialer': 'memory' as unknown as () => never })).to.throw(TypeError, /h2grpc.dialer must be a function/);
+    const dialer = () => {
+      throw new Error('unused');
+    };
+    expect(resolveChannelOptions({ 'h2grpc.dialer': dialer }).dialer).to.equal(dialer);
+    expect(resolveChannelOptions().dialer).to.equal(null);
+  });
 });
