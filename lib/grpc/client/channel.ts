@@ -139,8 +139,17 @@ export class Channel {
   /** @internal Creates a call on this channel (the Client's request methods use it). */
   createCall(method: ClientMethod, options: ClientCallOptions): ClientCall {
     if (this.closed) throw new Error('Channel has been shut down');
-    this.activeCalls++;
+    if (this.activeCalls++ === 0) this.referenceSockets(true);
     return new ClientCall(this, method, options);
+  }
+
+  /** @internal */
+  get hasActiveCalls(): boolean {
+    return this.activeCalls > 0;
+  }
+
+  private referenceSockets(referenced: boolean): void {
+    for (const subchannel of this.subchannels) subchannel.setReferenced(referenced);
   }
 
   // ---- CallHost ----
@@ -169,7 +178,7 @@ export class Channel {
    * counted as a call for the idle timeout until the request calls streamEnded(), once.
    */
   openStream(request: PickRequest): void {
-    this.activeCalls++;
+    if (this.activeCalls++ === 0) this.referenceSockets(true);
     this.pick(request);
   }
 
@@ -244,6 +253,7 @@ export class Channel {
   /** @internal */
   callEnded(): void {
     if (--this.activeCalls > 0 || this.closed) return;
+    this.referenceSockets(false);
     this.idleSince = Date.now();
     if (this.idleTimer === null && this.options.idleTimeoutMs <= 2 ** 31 - 1) {
       this.idleTimer = setTimeout(this.onIdleTimer, this.options.idleTimeoutMs);

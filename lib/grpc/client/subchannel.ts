@@ -11,6 +11,15 @@ import { type Address, formatAddress } from './target';
 /** What a subchannel tells its channel. */
 export interface SubchannelHost {
   subchannelStateChanged(subchannel: Subchannel): void;
+  /** Whether calls are in progress: only then do our sockets keep the process alive (as grpc-js). */
+  readonly hasActiveCalls: boolean;
+}
+
+/** Sockets keep the process alive only while calls need them: an idle client lets a script exit. */
+function setSocketReferenced(socket: { ref?(): unknown; unref?(): unknown } | null, referenced: boolean): void {
+  if (socket === null) return;
+  if (referenced) socket.ref?.();
+  else socket.unref?.();
 }
 
 /** How to reach the server (the same for every subchannel of a channel). */
@@ -59,6 +68,13 @@ export class Subchannel {
   /** Every connection still open: the READY one and those draining their calls. */
   get openConnections(): Iterable<Http2Connection> {
     return this.connections;
+  }
+
+  /** Refs or unrefs every socket of this subchannel (calls started, or the last one ended). */
+  setReferenced(referenced: boolean): void {
+    setSocketReferenced(this.attemptSocket, referenced);
+    if (this.attemptConnection !== null) setSocketReferenced(this.attemptConnection.socket as { ref?(): unknown; unref?(): unknown }, referenced);
+    for (const connection of this.connections) setSocketReferenced(connection.socket as { ref?(): unknown; unref?(): unknown }, referenced);
   }
 
   /** Starts connecting if IDLE (a no-op otherwise). */
@@ -242,6 +258,7 @@ export class Subchannel {
     return new Promise((resolve, reject) => {
       const secure = event === 'secureConnect';
       this.attemptSocket = socket;
+      if (!this.host.hasActiveCalls) setSocketReferenced(socket as { ref?(): unknown; unref?(): unknown }, false);
       const timer = setTimeout(() => fail(new Error(`connection attempt timed out after ${timeoutMs} ms`)), timeoutMs);
       timer.unref();
       const fail = (error: Error): void => {
