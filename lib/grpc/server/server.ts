@@ -26,6 +26,7 @@ import { type MethodKind, startCall } from './method-handlers';
 import { Router, type ServiceDefinition, type UntypedServiceImplementation } from './router';
 import { type CallLimits, ServerCall } from './server-call';
 import { isServerCredentials, ServerCredentials, type ServerCredentialsLike } from './server-credentials';
+import { checkServerOptions } from './server-option-check';
 
 export interface ServerOptions {
   /** Largest request message accepted, after decompression. Default 4 MiB (as grpc-js). */
@@ -184,6 +185,7 @@ export class Server {
   private closingListeners = 0;
 
   constructor(private readonly options: ServerOptions = {}) {
+    checkServerOptions(options);
     this.interceptors = checkInterceptors(options.interceptors);
     const receive = options['grpc.max_receive_message_length'] ?? 4 * 1024 * 1024;
     const send = options['grpc.max_send_message_length'] ?? -1;
