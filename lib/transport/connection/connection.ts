@@ -9,9 +9,10 @@ import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
-import type { ControlItem } from '../outbound/control-item';
+import { type ControlItem, cleanupStreamItem, outgoingWindowUpdateItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter } from '../outbound/loopy-writer';
+import { registerStream } from '../outbound/outbound-stream';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
 import { ConnectionLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './lifecycle';
@@ -442,7 +443,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   consumed(stream: Http2Stream, bytes: number): void {
     const increment = stream.receiveWindow.onConsumed(bytes);
     if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
-      this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
+      this.controlBuffer.put(outgoingWindowUpdateItem(stream.id, increment, stream.receiveWindow));
     }
   }
 
@@ -524,7 +525,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     if (head !== null) stream.expectedLength = head.contentLength;
     stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
-    this.put({ kind: 'registerStream', streamId: id, events: stream });
+    this.put(registerStream(id, stream));
     if (endStream) stream.receiveEnd(null);
     else this.lifecycle.watchDataRate(stream);
     this.emit('stream', stream);
@@ -547,7 +548,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     }
     const stream = this.registry.get(error.streamId);
     this.registry.rememberReset(error.streamId);
-    this.put({ kind: 'cleanupStream', streamId: error.streamId, rstCode: error.errorCode, responseToPeer: true });
+    this.put(cleanupStreamItem(error.streamId, error.errorCode, true));
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 

@@ -141,7 +141,7 @@ export class ReaderLoop implements FrameSink {
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
       const increment = stream.receiveWindow.onConsumed(padding);
-      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
+      if (increment > 0 && !frame.endStream) this.putWindowUpdate(stream.id, increment, stream.receiveWindow);
     }
     stream.receiveData(frame.data, frame.endStream);
   }
@@ -149,7 +149,11 @@ export class ReaderLoop implements FrameSink {
   private returnConnectionWindow(length: number): void {
     const window = this.host.connectionReceiveWindow;
     const increment = window.onConsumed(length);
-    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment, window });
+    if (increment > 0) this.putWindowUpdate(0, increment, window);
+  }
+
+  private putWindowUpdate(streamId: number, increment: number, window: ReceiveWindow): void {
+    this.host.put({ kind: 'outgoingWindowUpdate', streamId, increment, window, next: null });
   }
 
   private isIdle(streamId: number): boolean {
@@ -250,7 +254,8 @@ export class ReaderLoop implements FrameSink {
       return;
     }
     this.host.spendReset();
-    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true });
+    // Items list `next` so queuing them does not reshape them (outbound/control-item.ts's makers).
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true, next: null });
     stream.receiveReset(frame.errorCode, 'remote');
   }
 
@@ -278,7 +283,7 @@ export class ReaderLoop implements FrameSink {
     if (frame.streamId !== 0 && this.host.registry.get(frame.streamId) === undefined && this.isIdle(frame.streamId)) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${frame.streamId}`);
     }
-    this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
+    this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment, next: null });
   }
 }
 

@@ -86,9 +86,9 @@ export class FrameWriter {
   }
 
   /** One DATA frame whose payload is several buffers of `length` bytes in all. */
-  dataPieces(streamId: number, pieces: readonly Buffer[], length: number, endStream: boolean): void {
+  dataPieces(streamId: number, pieces: readonly Buffer[], count: number, length: number, endStream: boolean): void {
     this.header(length, FrameType.DATA, endStream ? FrameFlag.END_STREAM : 0, streamId);
-    for (const piece of pieces) this.payload(piece);
+    for (let index = 0; index < count; index++) this.payload(pieces[index]);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { ReceiveWindow } from '../flow-control';
 import { type HeaderList, headerListSize, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem } from '../outbound/control-item';
+import { type ControlItem, cleanupStreamItem, dataItem, headersItem, trailersItem } from '../outbound/control-item';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
@@ -177,7 +177,7 @@ export class Http2Stream {
     if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
     this.headersQueued = true;
     if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', streamId: this.id, events: this, template, headers, endStream });
+    this.host.put(headersItem(this.id, this, template, headers, endStream));
   }
 
   /**
@@ -190,7 +190,7 @@ export class Http2Stream {
     this.queuedBytes += data.length;
     this.queuedWrites++;
     this.host.queuedBytesChanged(data.length);
-    this.host.put({ kind: 'data', streamId: this.id, data, endStream });
+    this.host.put(dataItem(this.id, data, endStream));
     const withinQuota = this.quotaUsed < this.writeQuota;
     if (this.host.spendWrite() && withinQuota) return true;
     this.wantDrain = true;
@@ -216,9 +216,9 @@ export class Http2Stream {
     this.localEndQueued = true;
     if (trailers === null && template === null) {
       this.queuedWrites++;
-      this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
+      this.host.put(dataItem(this.id, EMPTY, true));
     } else {
-      this.host.put({ kind: 'trailers', streamId: this.id, template, headers: trailers });
+      this.host.put(trailersItem(this.id, template, trailers));
     }
   }
 
@@ -227,7 +227,7 @@ export class Http2Stream {
     if (this.state === 'closed') return;
     this.localEndQueued = true;
     this.close();
-    this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
+    this.host.put(cleanupStreamItem(this.id, errorCode, false));
   }
 
   /**
