@@ -416,7 +416,7 @@ export class ServerCall implements StreamListener {
   private expire(): void {
     if (!this.canSend) return;
     // Past the deadline: DEADLINE_EXCEEDED to the client, then RST_STREAM(CANCEL) so it stops too.
-    this.stream.resetAfterEnd = ErrorCode.CANCEL;
+    this.stream.resetAfterEnd(ErrorCode.CANCEL);
     this.sendStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
     this.notifyCancel();
   }

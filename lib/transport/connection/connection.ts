@@ -523,7 +523,6 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     stream.headersTruncated = head === null;
     stream.requestHead = head;
     if (head !== null) stream.expectedLength = head.contentLength;
-    stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
     this.put(registerStream(id, stream));
     if (endStream) stream.receiveEnd(null);

@@ -275,7 +275,7 @@ describe('Http2Stream', () => {
     it('resetAfterEnd sends RST_STREAM once our END_STREAM is written while the peer still sends', () => {
       const host = new FakeHost();
       const stream = peerStream(host);
-      stream.resetAfterEnd = ErrorCode.NO_ERROR;
+      stream.resetAfterEnd(ErrorCode.NO_ERROR);
       stream.end();
       stream.onEndWritten();
       expect(stream.state).to.equal('closed');
