@@ -8,7 +8,8 @@
 // statistical (one sample per ALLOC_SAMPLING_INTERVAL bytes, default 512): sites under ~20 B
 // per call are noise. With ALLOC_NO_INLINING=1 the server runs with --no-turbo-inlining, so
 // allocations are charged to the function that makes them rather than the one it was inlined
-// into (more allocations then, as escape analysis does less).
+// into (more allocations then, as escape analysis does less). With ALLOC_PROMOTED=1 only what
+// survived the young generation is counted: the bytes that make old space grow.
 //
 // Env: ALLOC_CALLS (100000), ALLOC_CLIENTS (50), ALLOC_STREAMS (100), ALLOC_SIZE (16),
 //      ALLOC_TOP (30 rows), ALLOC_OUT (profile file, default $TMPDIR/h2grpc-alloc.heapprofile).
@@ -33,10 +34,10 @@ async function main() {
   fs.rmSync(OUT, { force: true });
   const body = path.join(require('node:os').tmpdir(), `h2grpc-alloc-body-${SIZE}-${process.pid}`);
   fs.writeFileSync(body, echoRequestBody(SIZE));
-  const flags = process.env.ALLOC_NO_INLINING === '1' ? ' --no-turbo-inlining' : '';
   const server = await proc.startServer('ours', path.join(__dirname, 'servers/h2grpc-server.js'), {
     cpu: 1,
-    env: { ALLOC_PROFILE: OUT, NODE_OPTIONS: `--require ${path.join(__dirname, 'lib/alloc-sampler.js')}${flags}` },
+    env: { ALLOC_PROFILE: OUT },
+    nodeArgs: ['--require', path.join(__dirname, 'lib/alloc-sampler.js'), ...(process.env.ALLOC_NO_INLINING === '1' ? ['--no-turbo-inlining'] : [])],
   });
   const run = (n) =>
     proc.runCommand(...proc.pinned(0, 'h2load', ['-n', String(n), '-c', String(CLIENTS), '-m', String(STREAMS), '-d', body,
@@ -76,8 +77,9 @@ function summarise(profile) {
   walk(profile.head, '(root)');
   const rows = (map) => [...map].sort((a, b) => b[1] - a[1]).slice(0, TOP)
     .map(([site, bytes]) => `${String(Math.round(bytes / CALLS)).padStart(6)} B  ${((100 * bytes) / total).toFixed(1).padStart(5)} %  ${site}`);
-  console.log(`${CALLS} unary calls of ${SIZE} B at -c${CLIENTS} -m${STREAMS}: ${Math.round(total / CALLS)} bytes allocated per call (sampled)`);
-  console.log('\nby allocating function (per call):');
+  const what = process.env.ALLOC_PROMOTED === '1' ? 'promoted to old space' : 'allocated';
+  console.log(`${CALLS} unary calls of ${SIZE} B at -c${CLIENTS} -m${STREAMS}: ${Math.round(total / CALLS)} bytes ${what} per call (sampled)`);
+  console.log(`\nby allocating function (bytes ${what} per call):`);
   console.log(rows(bySite).join('\n'));
   console.log('\nby function <- caller (per call):');
   console.log(rows(byPair).join('\n'));

@@ -15,7 +15,9 @@ if (out) {
     session.post('HeapProfiler.startSampling', {
       samplingInterval: interval,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      // ALLOC_PROMOTED=1: only objects that outlived the young generation (promoted to old space,
+      // where they stay until a mark-compact): what makes old space grow.
+      includeObjectsCollectedByMinorGC: process.env.ALLOC_PROMOTED !== '1',
     });
   });
   process.on('SIGUSR2', () => {

@@ -2,7 +2,7 @@ import { ErrorCode, type HeaderList, type Initiator, type StreamListener } from 
 import { compress, decompress, type Encoding, MessageTooLargeError, negotiateEncoding } from '../compression';
 import { Metadata, toMetadata } from '../metadata';
 import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK_TRAILERS_ONLY, RESPONSE_HEADERS } from '../protocol/headers';
-import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
+import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
 import { isStatusCode, Status, type StatusObject } from '../status';
@@ -74,7 +74,7 @@ export class ServerCall implements StreamListener {
   private headersSent = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private abortController: AbortController | null = null;
-  private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
+  private readonly emitMessage = (data: Buffer, compressed: boolean) => this.receiveMessage(data, compressed);
   private requestMetadata: Metadata | null = null;
   /** A streaming handler runs until the call ends: its stream is retained until then. */
   private releaseOnEnd = false;
@@ -201,11 +201,10 @@ export class ServerCall implements StreamListener {
     if (this.state === 'open' || this.state === 'halfClosed') this.sink?.onDrain();
   }
 
-  private receiveMessage(framed: FramedMessage): void {
+  private receiveMessage(data: Buffer, compressed: boolean): void {
     if (this.state !== 'open') return;
-    let data = framed.data;
-    this.lastRequestCompressed = framed.compressed;
-    if (framed.compressed) {
+    this.lastRequestCompressed = compressed;
+    if (compressed) {
       // A compressed flag without a grpc-encoding (or with identity) is a protocol violation.
       if (this.requestEncoding === 'identity') {
         this.fail(Status.INTERNAL, 'Compressed message received without grpc-encoding');
