@@ -80,13 +80,6 @@ const MAX_STREAM_ID = 2 ** 31 - 1;
 const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
 /** How long to wait for that ACK before sending the final GOAWAY anyway. */
 const HEADS_UP_TIMEOUT_MS = 1000;
-/**
- * Writes all streams of a connection may make in one event-loop turn before write() asks them to
- * wait for the next (their onDrain). 100 handlers of tiny messages each refilling a 64 KiB quota
- * made ~160 000 writes in one turn (1.5 s frozen); 4096 writes were still 40-200 ms on a busy
- * machine (cold code, GC), 256 are a few ms and cost no measurable throughput or CPU per message.
- */
-const WRITES_PER_TURN = 256;
 
 /**
  * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
@@ -171,13 +164,14 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
    */
   private lastAcceptedStreamId = 0;
   private readonly gracefulCloseMs: number;
-  private writesLeft = WRITES_PER_TURN;
+  private readonly writesPerTurn: number;
+  private writesLeft: number;
   private turnScheduled = false;
   /** Streams whose writers may go on, served at the start of the next turn while its budget lasts. */
   private drainQueue: Http2Stream[] = [];
   private readonly onTurn = (): void => {
     this.turnScheduled = false;
-    this.writesLeft = WRITES_PER_TURN;
+    this.writesLeft = this.writesPerTurn;
     const queue = this.drainQueue;
     let served = 0;
     try {
@@ -218,6 +212,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     this.maxSendHeaderListCap = limits.maxSendHeaderListSize;
+    this.writesLeft = this.writesPerTurn = limits.writesPerTurn;
     this.resetBudget = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
     this.invalidFrameBudget = new TokenBucket(limits.invalidFrameBurst, limits.invalidFramesPerSecond);
     this.controlBuffer = new ControlBuffer({

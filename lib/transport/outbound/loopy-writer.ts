@@ -5,6 +5,7 @@ import { DEFAULT_WINDOW_SIZE, MIN_MAX_FRAME_SIZE, SettingId, type SettingEntry }
 import type { ControlBuffer } from './control-buffer';
 import type { ControlItem, DataItem, OutboundEvents, RegisterStreamItem, TrailersItem } from './control-item';
 import type { FrameWriter } from './frame-writer';
+import { StreamTable } from '../stream-table';
 import { ActiveStreamList, OutboundStream } from './outbound-stream';
 
 /** Flush in the middle of a drain once this much is batched, so big transfers stream out. */
@@ -47,7 +48,7 @@ export class LoopyWriter {
   private peerInitialWindow = DEFAULT_WINDOW_SIZE;
   private peerMaxFrameSize = MIN_MAX_FRAME_SIZE;
   /** The writer's own record of each stream it writes for (grpc-go's estdStreams). */
-  private readonly streams = new Map<number, OutboundStream>();
+  private readonly streams = new StreamTable<OutboundStream>();
   private readonly active = new ActiveStreamList();
   private closing = false;
   /**
@@ -371,7 +372,7 @@ export class LoopyWriter {
           // The change applies to every stream's window, which may go negative (RFC 9113 §6.9.2).
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const outbound of this.streams.values()) {
+          for (const outbound of this.streams.toArray()) {
             const next = increaseSendWindow(outbound.sendWindow, delta);
             if (next === null) {
               this.host.connectionError(new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS overflowed a stream window'));
