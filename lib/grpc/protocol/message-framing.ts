@@ -196,10 +196,14 @@ export class MessageDecoder {
     emit(body, this.flag === 1);
   }
 
-  /** Grows the message buffer to hold `needed` bytes: doubling, capped at the declared size. */
+  /**
+   * Grows the message buffer to hold `needed` bytes: doubling, capped at the declared size, and
+   * the declared size at once when half of it is here (still at most twice what arrived). Doubling
+   * alone stopped just short of the end: a 64 KiB message in 16 KiB frames took 16 + 32 + 64 + 64 KiB.
+   */
   private ensureCapacity(needed: number): void {
     if (needed <= this.body.length) return;
-    const grown = Math.min(this.bodySize, Math.max(needed, this.body.length * 2, MIN_BODY_CAPACITY));
+    const grown = needed * 2 >= this.bodySize ? this.bodySize : Math.min(this.bodySize, Math.max(needed, this.body.length * 2, MIN_BODY_CAPACITY));
     const body = Buffer.allocUnsafe(grown);
     this.body.copy(body, 0, 0, this.bodyFilled);
     this.body = body;
