@@ -54,6 +54,8 @@ const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 async function startAbuseServer(env) {
   const server = await proc.startServer('abuse-server', SERVER_SCRIPT, {
     cpu: SERVER_CPU, env,
+    // e.g. ABUSE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' or '--trace-gc' (diagnostics)
+    nodeArgs: (process.env.ABUSE_NODE_ARGS || '').split(' ').filter(Boolean),
     onUnexpectedExit: (s) => progress(`server (pid ${s.pid}) exited unexpectedly: code ${s.exitInfo.code}, signal ${s.exitInfo.signal}\n${s.exitInfo.stderrTail}`),
   });
   const waiting = []; // resolvers, in the order of the commands sent

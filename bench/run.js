@@ -138,6 +138,70 @@ async function equalRateMemory(defs, results, bodies) {
   return out;
 }
 
+/**
+ * Peak RSS per point on fresh processes. In the matrix each server is one process for every
+ * point, so a point's peak includes what earlier points left (V8 rarely gives its young
+ * generation back under load). Here every point gets a new process: one warm-up run, one
+ * measured run. And once more with V8's young generation capped (`--max-semi-space-size`,
+ * BENCH_SEMI_SPACE_MB, default 2; 0 skips it): a setting users can choose, shown next to the
+ * default rather than instead of it. BENCH_FRESH_MEMORY=0 skips the whole section.
+ */
+async function freshProcessMemory(defs, bodies) {
+  if (process.env.BENCH_FRESH_MEMORY === '0') return null;
+  const semiSpaceMB = Number(process.env.BENCH_SEMI_SPACE_MB ?? 2);
+  const variants = [{ name: 'default', nodeArgs: [] }];
+  if (semiSpaceMB > 0) variants.push({ name: `semi-space ${semiSpaceMB} MB`, nodeArgs: [`--max-semi-space-size=${semiSpaceMB}`] });
+  const out = { variants: variants.map((v) => ({ name: v.name, nodeArgs: v.nodeArgs })), points: {} };
+  for (const point of POINTS) {
+    out.points[point.id] = {};
+    for (const variant of variants) {
+      for (const def of defs) {
+        const server = await proc.startServer(def.name, path.join(BENCH_DIR, def.script), {
+          cpu: SERVER_CPU, env: { STREAM_COUNT: String(CONFIG.streamCount) }, nodeArgs: variant.nodeArgs,
+        });
+        try {
+          await runOnce(point, server, 'warmup', bodies);
+          const run = await runOnce(point, server, 'measured', bodies);
+          const main = point.metrics[0];
+          const entry = run.ok
+            ? { peakRssMiB: run.metrics.peakRssMiB, [main]: run.metrics[main], cpuSecPer100k: run.metrics.cpuSecPer100k, lifetimePeakRssMiB: (proc.statusKB(server.pid, 'VmHWM') ?? 0) / 1024 }
+            : { error: run.error };
+          (out.points[point.id][variant.name] ??= {})[def.name] = entry;
+          progress(`fresh-process memory | ${point.label} | ${variant.name} | ${def.name}: ${describeRun(point, run)}`);
+        } finally {
+          await proc.stopServer(server);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function freshMemoryTable(fresh, names) {
+  if (!fresh) return '';
+  const variants = fresh.variants.map((v) => v.name);
+  const header = variants.flatMap((v) => names.map((n) => `${n} ${v}`));
+  const rows = POINTS.map((point) => {
+    const cells = variants.flatMap((v) => names.map((n) => {
+      const entry = fresh.points[point.id]?.[v]?.[n];
+      return entry?.peakRssMiB ? fmt(entry.lifetimePeakRssMiB || entry.peakRssMiB) : '-';
+    }));
+    const main = point.metrics[0];
+    const rate = variants.flatMap((v) => names.map((n) => fresh.points[point.id]?.[v]?.[n]?.[main])).map((x) => (x ? fmt(x) : '-'));
+    return `| ${point.label} | ${cells.join(' | ')} | ${rate.join(' / ')} |`;
+  });
+  return [
+    '',
+    '',
+    'Peak RSS MiB per point, each on a fresh process (warm-up run + measured run; the lifetime peak, VmHWM), with V8 defaults and with the young generation capped:',
+    '',
+    `| point | ${header.join(' | ')} | ${POINTS[0].metrics[0] === 'reqPerSec' ? 'rate (same order)' : 'rate'} |`,
+    `|---|${header.map(() => '--:').join('|')}|---|`,
+    ...rows,
+    '',
+  ].join('\n');
+}
+
 function equalRateTable(equalRate, names) {
   if (!equalRate) return '';
   const base = equalRate.servers[BASELINE]?.peakRssMiB;
@@ -526,7 +590,9 @@ async function main() {
 
   const equalRate = await equalRateMemory(servers.map((s) => SERVERS.find((d) => d.name === s.name)), results, bodies);
 
-  const table = buildTable(results, names) + equalRateTable(equalRate, names);
+  const fresh = await freshProcessMemory(servers.map((s) => SERVERS.find((d) => d.name === s.name)), bodies);
+
+  const table = buildTable(results, names) + equalRateTable(equalRate, names) + freshMemoryTable(fresh, names);
   const wallSeconds = (Date.now() - startedAt) / 1000;
   const c50 = results.find((p) => p.id === 'unary-16B-c50-m100');
   const out = {
@@ -543,6 +609,7 @@ async function main() {
       otherLoadPct: Object.fromEntries(results.map((p) => [p.id, p.noise.medianOtherLoadPct])),
     },
     equalRateMemory: equalRate,
+    freshProcessMemory: fresh,
     points: results.map((p) => ({
       id: p.id, label: p.label, kind: p.kind,
       params: p.kind === 'h2load'

@@ -107,9 +107,9 @@ function runCommand(cmd, args, { timeoutMs = 60_000, onLine, env, cwd } = {}) {
  * Resolves { name, pid, port, child, exited, exitInfo, stderrTail() }.
  * onUnexpectedExit(server) fires if it dies after announcing, unless stopServer() was called.
  */
-function startServer(name, script, { cpu = 1, env = {}, timeoutMs = 20_000, onUnexpectedExit } = {}) {
+function startServer(name, script, { cpu = 1, env = {}, timeoutMs = 20_000, onUnexpectedExit, nodeArgs = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const [cmd, args] = pinned(cpu, process.execPath, [script]);
+    const [cmd, args] = pinned(cpu, process.execPath, [...nodeArgs, script]);
     const child = track(spawn(cmd, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...env },

@@ -9,8 +9,8 @@ export interface RpcStream {
   readonly headers: HeaderList;
   /** Bytes handed to write() and not yet on the wire. */
   readonly queuedBytes: number;
-  /** RST_STREAM code to send after our END_STREAM if the peer is still sending (null: none). */
-  resetAfterEnd: number | null;
+  /** Once our END_STREAM is written, reset the stream with `code` if the peer is still sending. */
+  resetAfterEnd(code: number): void;
   setListener(listener: StreamListener): void;
   pause(): void;
   resume(): void;

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeMessage, MessageDecoder, type FramedMessage } from '../../lib/grpc/protocol/message-framing';
+import { encodeMessage, MessageDecoder } from '../../lib/grpc/protocol/message-framing';
+
+/** One message as the decoder's sink receives it (two arguments), collected. */
+interface FramedMessage {
+  compressed: boolean;
+  data: Buffer;
+}
 
 const RUNS = 500;
 
@@ -44,7 +50,7 @@ describe('gRPC message framing (property)', () => {
         const decoder = new MessageDecoder(1 << 20);
         const decoded: FramedMessage[] = [];
         for (const chunk of split(bytes, cuts)) {
-          expect(decoder.push(chunk, (item) => decoded.push(item))).to.equal(true);
+          expect(decoder.push(chunk, (data, compressed) => decoded.push({ data, compressed }))).to.equal(true);
         }
         expect(normalize(decoded)).to.deep.equal(normalize(list));
         expect(decoder.isIdle).to.equal(true);
@@ -64,7 +70,7 @@ describe('gRPC message framing (property)', () => {
         const decoded: Array<{ compressed: boolean; hex: string }> = [];
         for (const original of split(bytes, cuts)) {
           const chunk = Buffer.from(original);
-          decoder.push(chunk, (item) => decoded.push({ compressed: item.compressed, hex: item.data.toString('hex') }));
+          decoder.push(chunk, (data, compressed) => decoded.push({ compressed, hex: data.toString('hex') }));
           chunk.fill(0xee);
         }
         expect(decoded).to.deep.equal(normalize(list));
@@ -105,7 +111,7 @@ describe('gRPC message framing (property)', () => {
         ]);
         const decoder = new MessageDecoder(limit);
         const decoded: FramedMessage[] = [];
-        for (const chunk of split(bytes, cuts)) decoder.push(chunk, (item) => decoded.push(item));
+        for (const chunk of split(bytes, cuts)) decoder.push(chunk, (data, compressed) => decoded.push({ data, compressed }));
         expect(normalize(decoded)).to.deep.equal(normalize(before));
         expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: limit + 1 });
       }),

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterLocalEnd, afterRemoteEnd, localCanSend, openedState, remoteCanSend, type StreamState } from '../../lib/transport/stream/stream-state';
 import { ReceiveWindow } from '../../lib/transport/flow-control';
 import { Http2Stream } from '../../lib/transport/stream/http2-stream';
+import { ErrorCode } from '../../lib/transport/errors';
 import { quietStreamHost } from '../support/stream-host';
 
 type Event = 'localEnd' | 'remoteEnd' | 'reset';
@@ -190,6 +191,99 @@ describe('stream state through the Http2Stream handle (property)', () => {
           // Reported closed once, when closed and nothing is left to deliver (reset, or the end delivered).
           const reportable = after === 'closed' && (stream.isAborted || endSeen);
           expect(closedReports, `streamClosed reports in ${after}`).to.equal(reportable ? 1 : 0);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('stream lifecycle as data: inbound/outbound sub-states and the close cause (property)', () => {
+  it('agree with the §5.1 state and with what happened, after any sequence of events', () => {
+    const events = fc.array(fc.constantFrom<HandleEvent>('sendEnd', 'endWritten', 'receiveEnd', 'reset', 'receiveReset', 'pause', 'resume'), { maxLength: 14 });
+    fc.assert(
+      fc.property(openingArbitrary, events, fc.boolean(), (opening, sequence, detachAtEnd) => {
+        const local = opening.by === 'local';
+        const stream = new Http2Stream(1, quietStreamHost(), new ReceiveWindow(65535), 1 << 20, {
+          state: openedState(local ? false : opening.endStream, opening.by),
+          headers: [],
+          by: opening.by,
+        });
+        stream.setListener({ onData: () => {}, onTrailers: () => {}, onEnd: () => {}, onReset: () => {}, onDrain: () => {} });
+        if (local) stream.sendHeaders([], opening.endStream);
+        else if (opening.endStream) stream.receiveEnd(null);
+        // The model: what each side did, and the first thing that closed the stream.
+        let endReceived = !local && opening.endStream;
+        let endQueued = local && opening.endStream;
+        let endWritten = false;
+        let expectedCause: string | null = null;
+        let expectedCode = 0;
+        for (const event of sequence) {
+          const wasClosed = stream.state === 'closed';
+          switch (event) {
+            case 'sendEnd':
+              if (stream.localEnded || !localCanSend(stream.state)) continue;
+              stream.end();
+              endQueued = true;
+              break;
+            case 'endWritten':
+              if (!endQueued || endWritten || wasClosed) continue;
+              stream.onEndWritten();
+              endWritten = true;
+              // A stream the peer opened and still sends on is reset with NO_ERROR after our end (RFC 9113 §8.1).
+              if (!local && !endReceived) [expectedCause, expectedCode] = ['resetByLibrary', ErrorCode.NO_ERROR];
+              else if (endReceived) expectedCause = 'endStream';
+              break;
+            case 'receiveEnd':
+              if (!remoteCanSend(stream.state) || stream.remoteEnded) continue;
+              stream.receiveEnd(null);
+              endReceived = true;
+              if (endWritten) expectedCause = 'endStream';
+              break;
+            case 'reset':
+              stream.reset(ErrorCode.INTERNAL_ERROR);
+              if (!wasClosed) [expectedCause, expectedCode] = ['resetByUser', ErrorCode.INTERNAL_ERROR];
+              break;
+            case 'receiveReset': {
+              // A stream closed by both END_STREAMs whose end still waits to be delivered (paused)
+              // can still be lost: the listener hears the reset instead of an end it never got.
+              const undelivered = stream.inbound === 'ended';
+              stream.receiveReset(ErrorCode.CANCEL, 'remote');
+              if (!wasClosed || undelivered) [expectedCause, expectedCode] = ['resetByRemote', ErrorCode.CANCEL];
+              break;
+            }
+            case 'pause':
+              stream.pause();
+              break;
+            case 'resume':
+              stream.resume();
+              break;
+          }
+          const { state, inbound, outbound, closeCause } = stream;
+          const where = `after ${event}: ${state} in=${inbound} out=${outbound} cause=${closeCause}`;
+          // Closed exactly when there is a cause, and the cause is the first thing that closed it.
+          expect(state === 'closed', where).to.equal(closeCause !== null);
+          expect(closeCause, where).to.equal(expectedCause);
+          expect(stream.resetCode, where).to.equal(closeCause === 'endStream' || closeCause === null ? 0 : expectedCode);
+          expect(stream.isAborted, where).to.equal(closeCause !== null && closeCause !== 'endStream');
+          // Each direction: open exactly while the RFC state lets that side send and nothing ended it.
+          expect(inbound === 'open', where).to.equal(remoteCanSend(state));
+          expect(outbound === 'open' || outbound === 'ending', where).to.equal(localCanSend(state));
+          expect(stream.remoteEnded, where).to.equal(endReceived);
+          expect(outbound === 'ended', where).to.equal(endWritten);
+          // A reset before an END_STREAM leaves that direction 'reset'; after it, 'done' / 'ended'.
+          if (stream.isAborted) {
+            expect(inbound, where).to.equal(endReceived ? 'done' : 'reset');
+            expect(outbound, where).to.equal(endWritten ? 'ended' : 'reset');
+          }
+          // Closed by both END_STREAMs: ours written, the peer's received (delivered, or waiting for a resume()).
+          if (closeCause === 'endStream') expect([inbound === 'done' || inbound === 'ended', outbound], where).to.deep.equal([true, 'ended']);
+          if (inbound === 'ended') expect(stream.isPaused, `${where}: an END_STREAM waits only while paused`).to.equal(true);
+        }
+        // Detaching hands off the input: an END_STREAM already received counts as delivered.
+        if (detachAtEnd) {
+          stream.detach();
+          if (stream.inbound !== 'open' && stream.inbound !== 'reset') expect(stream.inbound).to.equal('done');
         }
       }),
       { numRuns: 1000 },

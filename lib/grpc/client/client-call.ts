@@ -10,10 +10,11 @@ import {
   type StreamListener,
   type StreamRequest,
 } from '../../transport';
-import { compress, decompress, type Encoding, isSupportedEncoding, MessageTooLargeError } from '../compression';
+import { compress, type Encoding, isSupportedEncoding } from '../compression';
 import { Metadata } from '../metadata';
 import { GRPC_ACCEPT_ENCODING, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_TIMEOUT, isGrpcContentType } from '../protocol/headers';
-import { encodeMessage, type FramedMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix } from '../protocol/message-framing';
+import { type MessageDecodeError, decodeReceivedMessage } from '../protocol/message-decoding';
+import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix } from '../protocol/message-framing';
 import { statusFromHttpStatus, statusFromResetCode } from '../protocol/status-mapping';
 import { decodeStatusMessage } from '../protocol/status-message';
 import { formatTimeout } from '../protocol/timeout';
@@ -107,7 +108,7 @@ export class ClientCall implements StreamRequest, StreamListener {
   /** Inside start(): a status decided now is delivered on the next tick. */
   private starting = false;
   private readonly decoder: MessageDecoder;
-  private readonly emitMessage = (message: FramedMessage): void => this.receiveMessage(message);
+  private readonly emitMessage = (data: Buffer, compressed: boolean): void => this.receiveMessage(data, compressed);
   private deadlineTimer: NodeJS.Timeout | null = null;
   private readonly deadline: number;
   private readonly requestEncoding: Encoding;
@@ -418,30 +419,21 @@ export class ClientCall implements StreamRequest, StreamListener {
     this.listener?.onDrain();
   }
 
-  private receiveMessage(framed: FramedMessage): void {
+  private receiveMessage(data: Buffer, compressed: boolean): void {
     if (this.done) return;
-    let data = framed.data;
-    if (framed.compressed) {
-      if (this.responseEncoding === 'identity') {
-        this.cancelWithStatus(Status.INTERNAL, 'Compressed message received without grpc-encoding');
-        return;
-      }
-      try {
-        data = decompress(this.responseEncoding, data, this.host.maxReceiveMessageSize);
-      } catch (error) {
-        if (error instanceof MessageTooLargeError) {
-          this.cancelWithStatus(Status.RESOURCE_EXHAUSTED, `Received message larger than max ${this.host.maxReceiveMessageSize} after decompression`);
-        } else {
-          this.cancelWithStatus(Status.INTERNAL, `Failed to decompress message: ${(error as Error).message}`);
-        }
-        return;
-      }
-    }
     let message: unknown;
     try {
-      message = this.method.responseDeserialize(data);
+      message = decodeReceivedMessage(
+        data,
+        compressed,
+        this.responseEncoding,
+        this.host.maxReceiveMessageSize,
+        this.method.responseDeserialize,
+        'Response deserialization failure',
+      );
     } catch (error) {
-      this.cancelWithStatus(Status.INTERNAL, `Response deserialization failure: ${(error as Error).message}`);
+      const failure = error as MessageDecodeError;
+      this.cancelWithStatus(failure.code, failure.details);
       return;
     }
     this.messagesReceived++;

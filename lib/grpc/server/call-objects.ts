@@ -177,8 +177,13 @@ export class ServerReadableStream<RequestType = unknown, ResponseType = unknown>
 }
 export interface ServerReadableStream<RequestType = unknown, ResponseType = unknown> extends SharedMembers, RequestReader, CallSink {}
 
-/** The Writable side's byte high-water mark: write() returns false once this much waits behind a full transport. */
-const RESPONSE_HIGH_WATER_MARK = 1024;
+/**
+ * The Writable side's byte high-water mark: write() returns false once this much waits behind a
+ * full transport. Small, so a call holds about one message above the transport's quota: with
+ * 1 KiB, 100 streams of 8-byte messages buffered 7 800 messages whenever their transport was full,
+ * all serialized in one event-loop turn (the unread-streams attack: 130-200 ms of lag).
+ */
+const RESPONSE_HIGH_WATER_MARK = 16;
 /**
  * With interceptors the Writable holds messages (they are serialized after the interceptors):
  * write() returns false past this many, and a handler that ignores that past

@@ -1,8 +1,9 @@
 import { ErrorCode, type HeaderList, type Initiator, type StreamListener } from '../../transport';
-import { compress, decompress, type Encoding, MessageTooLargeError, negotiateEncoding } from '../compression';
+import { compress, type Encoding, negotiateEncoding } from '../compression';
 import { Metadata, toMetadata } from '../metadata';
 import { CONTENT_TYPE, GRPC_ENCODING, GRPC_MESSAGE, GRPC_STATUS, OK_TRAILERS, OK_TRAILERS_ONLY, RESPONSE_HEADERS } from '../protocol/headers';
-import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix, type FramedMessage } from '../protocol/message-framing';
+import { type MessageDecodeError, decodeReceivedMessage } from '../protocol/message-decoding';
+import { encodeMessage, LARGE_MESSAGE, MessageDecoder, messagePrefix } from '../protocol/message-framing';
 import { encodeStatusMessage } from '../protocol/status-message';
 import type { PeerAddress, RpcStream } from '../rpc-stream';
 import { type AuthContext, authContextOf } from './auth-context';
@@ -110,7 +111,7 @@ export class ServerCall implements StreamListener {
   private headersSent = false;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private abortController: AbortController | null = null;
-  private readonly emitMessage = (message: FramedMessage) => this.receiveMessage(message);
+  private readonly emitMessage = (data: Buffer, compressed: boolean) => this.receiveMessage(data, compressed);
   private requestMetadata: Metadata | null = null;
   /** A streaming handler runs until the call ends: its stream is retained until then. */
   private releaseOnEnd = false;
@@ -292,33 +293,23 @@ export class ServerCall implements StreamListener {
     if (this.state === 'open' || this.state === 'halfClosed') this.sink?.onDrain();
   }
 
-  private receiveMessage(framed: FramedMessage): void {
+  private receiveMessage(data: Buffer, compressed: boolean): void {
     if (this.state !== 'open') return;
-    this.method.stats?.messageReceived(framed.data.length);
-    let data = framed.data;
-    this.lastRequestCompressed = framed.compressed;
-    if (framed.compressed) {
-      // A compressed flag without a grpc-encoding (or with identity) is a protocol violation.
-      if (this.requestEncoding === 'identity') {
-        this.fail(Status.INTERNAL, 'Compressed message received without grpc-encoding');
-        return;
-      }
-      try {
-        data = decompress(this.requestEncoding, data, this.limits.maxReceiveMessageSize);
-      } catch (error) {
-        if (error instanceof MessageTooLargeError) {
-          this.fail(Status.RESOURCE_EXHAUSTED, `Received message larger than max ${this.limits.maxReceiveMessageSize} after decompression`);
-        } else {
-          this.fail(Status.INTERNAL, `Failed to decompress message: ${(error as Error).message}`);
-        }
-        return;
-      }
-    }
+    this.method.stats?.messageReceived(data.length);
+    this.lastRequestCompressed = compressed;
     let message: unknown;
     try {
-      message = this.method.requestDeserialize(data);
+      message = decodeReceivedMessage(
+        data,
+        compressed,
+        this.requestEncoding,
+        this.limits.maxReceiveMessageSize,
+        this.method.requestDeserialize,
+        'Error deserializing request',
+      );
     } catch (error) {
-      this.fail(Status.INTERNAL, `Error deserializing request: ${(error as Error).message}`);
+      const failure = error as MessageDecodeError;
+      this.fail(failure.code, failure.details);
       return;
     }
     this.sink?.onMessage(message);
@@ -559,7 +550,7 @@ export class ServerCall implements StreamListener {
   private expire(): void {
     if (!this.canSend) return;
     // Past the deadline: DEADLINE_EXCEEDED to the client, then RST_STREAM(CANCEL) so it stops too.
-    this.stream.resetAfterEnd = ErrorCode.CANCEL;
+    this.stream.resetAfterEnd(ErrorCode.CANCEL);
     this.writeStatus({ code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
     this.notifyCancel();
   }

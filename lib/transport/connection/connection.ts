@@ -9,9 +9,10 @@ import type { RequestHead, ResponseHead } from '../http/message-head';
 import { FrameReader } from '../inbound/frame-reader';
 import { ReaderLoop } from '../inbound/reader-loop';
 import { ControlBuffer } from '../outbound/control-buffer';
-import type { ControlItem } from '../outbound/control-item';
+import { type ControlItem, cleanupStreamItem, outgoingWindowUpdateItem } from '../outbound/control-item';
 import { FrameWriter } from '../outbound/frame-writer';
 import { LoopyWriter } from '../outbound/loopy-writer';
+import { registerStream } from '../outbound/outbound-stream';
 import { DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
 import { ConnectionLifecycle, DEFAULT_LIFECYCLE } from './lifecycle';
@@ -138,7 +139,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
    */
   private lastAcceptedStreamId = 0;
   private readonly gracefulCloseMs: number;
-  private readonly writeTurns = new WriteTurns((error) => this.writerFailed(error));
+  private readonly writeTurns: WriteTurns;
   /** Frames that do nothing useful (PRIORITY, unknown types, empty DATA). */
   private readonly invalidFrameBudget: TokenBucket;
   private readonly onSocketData = (chunk: Buffer) => {
@@ -166,6 +167,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     this.connectionReceiveWindow = new ReceiveWindow(DEFAULT_WINDOW_SIZE);
     const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
     this.maxSendHeaderListCap = limits.maxSendHeaderListSize;
+    this.writeTurns = new WriteTurns(limits.writesPerTurn, (error) => this.writerFailed(error));
     this.resetBudget = new TokenBucket(limits.resetBurst, limits.resetsPerSecond);
     this.invalidFrameBudget = new TokenBucket(limits.invalidFrameBurst, limits.invalidFramesPerSecond);
     this.controlBuffer = new ControlBuffer({
@@ -463,7 +465,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   consumed(stream: Http2Stream, bytes: number): void {
     const increment = stream.receiveWindow.onConsumed(bytes);
     if (increment > 0 && !stream.remoteEnded && !stream.isClosed) {
-      this.controlBuffer.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
+      this.controlBuffer.put(outgoingWindowUpdateItem(stream.id, increment, stream.receiveWindow));
     }
   }
 
@@ -535,9 +537,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     stream.headersTruncated = head === null;
     stream.requestHead = head;
     if (head !== null) stream.expectedLength = head.contentLength;
-    stream.resetAfterEnd = ErrorCode.NO_ERROR;
     this.registry.add(stream);
-    this.put({ kind: 'registerStream', streamId: id, events: stream });
+    this.put(registerStream(id, stream));
     if (endStream) stream.receiveEnd(null);
     else this.lifecycle.watchDataRate(stream);
     this.emit('stream', stream);
@@ -560,7 +561,7 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     }
     const stream = this.registry.get(error.streamId);
     this.registry.rememberReset(error.streamId);
-    this.put({ kind: 'cleanupStream', streamId: error.streamId, rstCode: error.errorCode, responseToPeer: true });
+    this.put(cleanupStreamItem(error.streamId, error.errorCode, true));
     if (stream !== undefined) stream.receiveReset(error.errorCode, 'library');
   }
 

@@ -1,23 +1,16 @@
 import type { Http2Stream } from '../stream/http2-stream';
 
 /**
- * Writes all streams of a connection may make in one event-loop turn before write() asks them to
- * wait for the next (their onDrain). 100 handlers of tiny messages each refilling a 64 KiB quota
- * made ~160 000 writes in one turn (1.5 s frozen); ~4096 writes are a few tens of ms.
- */
-const WRITES_PER_TURN = 4096;
-
-/**
- * The connection's write budget per event-loop turn, and the streams whose writers may go on at
- * the start of the next turn while its budget lasts.
+ * The connection's write budget per event-loop turn (ConnectionLimits.writesPerTurn), and the
+ * streams whose writers may go on at the start of the next turn while its budget lasts.
  */
 export class WriteTurns {
-  private writesLeft = WRITES_PER_TURN;
+  private writesLeft: number;
   private turnScheduled = false;
   private drainQueue: Http2Stream[] = [];
   private readonly onTurn = (): void => {
     this.turnScheduled = false;
-    this.writesLeft = WRITES_PER_TURN;
+    this.writesLeft = this.writesPerTurn;
     const queue = this.drainQueue;
     let served = 0;
     try {
@@ -37,7 +30,12 @@ export class WriteTurns {
     if (this.drainQueue.length > 0 && !this.turnScheduled) this.scheduleTurn();
   };
 
-  constructor(private readonly onListenerError: (error: unknown) => void) {}
+  constructor(
+    private readonly writesPerTurn: number,
+    private readonly onListenerError: (error: unknown) => void,
+  ) {
+    this.writesLeft = writesPerTurn;
+  }
 
   /** Counts one write against this turn's budget; false once it is spent. */
   spendWrite(): boolean {

@@ -19,15 +19,35 @@ function requireConnection(header: FrameHeader, name: string): void {
   if (header.streamId !== 0) throw connectionError(ErrorCode.PROTOCOL_ERROR, `${name} on stream ${header.streamId}`);
 }
 
-/** Strips padding (RFC 9113 §6.1): returns [start, end) of the unpadded content within payload. */
-function unpad(header: FrameHeader, payload: Buffer, name: string): [number, number] {
-  if ((header.flags & FrameFlag.PADDED) === 0) return [0, payload.length];
+/**
+ * Checks padding (RFC 9113 §6.1) and returns the end of the unpadded content within payload; it
+ * starts at 1 when the PADDED flag is set (the pad length byte), else at 0. Two numbers rather
+ * than a [start, end] pair: this runs for every DATA and HEADERS frame.
+ */
+function unpaddedEnd(header: FrameHeader, payload: Buffer, name: string): number {
+  if ((header.flags & FrameFlag.PADDED) === 0) return payload.length;
   if (payload.length < 1) throw connectionError(ErrorCode.FRAME_SIZE_ERROR, `${name} too short for pad length`);
   const padLength = payload[0];
   // If the length of the padding is the length of the frame payload or greater, the recipient
   // MUST treat this as a connection error of type PROTOCOL_ERROR.
   if (padLength >= payload.length) throw connectionError(ErrorCode.PROTOCOL_ERROR, `${name} padding exceeds payload`);
-  return [1, payload.length - padLength];
+  return payload.length - padLength;
+}
+
+function unpaddedStart(header: FrameHeader): number {
+  return (header.flags & FrameFlag.PADDED) === 0 ? 0 : 1;
+}
+
+/**
+ * The content of a DATA frame (RFC 9113 §6.1): the payload itself, or the slice between the pad
+ * length byte and the padding. Throws ConnectionError for a DATA frame on stream 0 or bad padding.
+ * The reader's fast path for DATA, which needs no frame object.
+ */
+export function dataFrameContent(header: FrameHeader, payload: Buffer): Buffer {
+  requireStream(header, 'DATA');
+  const end = unpaddedEnd(header, payload, 'DATA');
+  const start = unpaddedStart(header);
+  return start === 0 && end === payload.length ? payload : payload.subarray(start, end);
 }
 
 function readPriority(payload: Buffer, offset: number): PriorityInfo {
@@ -42,22 +62,18 @@ function readPriority(payload: Buffer, offset: number): PriorityInfo {
 export function decodeFrame(header: FrameHeader, payload: Buffer): Frame {
   const { type, flags, streamId } = header;
   switch (type) {
-    case FrameType.DATA: {
-      requireStream(header, 'DATA');
-      const [start, end] = unpad(header, payload, 'DATA');
+    case FrameType.DATA:
       return {
         type: FrameType.DATA,
         streamId,
         endStream: (flags & FrameFlag.END_STREAM) !== 0,
-        data: start === 0 && end === payload.length ? payload : payload.subarray(start, end),
+        data: dataFrameContent(header, payload),
         flowControlLength: payload.length,
       };
-    }
     case FrameType.HEADERS: {
       requireStream(header, 'HEADERS');
-      const unpadded = unpad(header, payload, 'HEADERS');
-      let start = unpadded[0];
-      const end = unpadded[1];
+      const end = unpaddedEnd(header, payload, 'HEADERS');
+      let start = unpaddedStart(header);
       let priority: PriorityInfo | undefined;
       if (flags & FrameFlag.PRIORITY) {
         const fixedLength = start + 5;
@@ -110,7 +126,8 @@ export function decodeFrame(header: FrameHeader, payload: Buffer): Frame {
     }
     case FrameType.PUSH_PROMISE: {
       requireStream(header, 'PUSH_PROMISE');
-      const [start, end] = unpad(header, payload, 'PUSH_PROMISE');
+      const end = unpaddedEnd(header, payload, 'PUSH_PROMISE');
+      const start = unpaddedStart(header);
       if (end - start < 4) throw connectionError(ErrorCode.FRAME_SIZE_ERROR, 'PUSH_PROMISE too short');
       return {
         type: FrameType.PUSH_PROMISE,

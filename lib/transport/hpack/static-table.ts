@@ -13,9 +13,10 @@ interface HpackStaticTableModule {
   table: HpackStaticEntry[];
 }
 
-// hpack.js ships no types; we read only its static table data (see the interface above).
+// hpack.js ships no types; we read only its static table data (see the interface above), from
+// its data file alone (the package's entry point also loads its stream codec, which we never run).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const hpackStaticTable = (require('hpack.js') as { 'static-table': HpackStaticTableModule })['static-table'];
+const hpackStaticTable = require('hpack.js/lib/hpack/static-table') as HpackStaticTableModule;
 
 /** Number of static entries; dynamic table indices start right after (RFC 7541 §2.3.3). */
 export const STATIC_TABLE_LENGTH = hpackStaticTable.table.length;

@@ -1,5 +1,5 @@
 import { ConnectionError, ErrorCode, StreamError } from '../errors';
-import { decodeFrame } from '../frame/decode-frame';
+import { dataFrameContent, decodeFrame } from '../frame/decode-frame';
 import type { ContinuationFrame, Frame, HeadersFrame, PushPromiseFrame } from '../frame/frame';
 import { FRAME_HEADER_LENGTH, CLIENT_PREFACE, FrameFlag, FrameType } from '../frame/frame-type';
 import { type FrameHeader, readFrameHeaderInto } from '../frame/frame-header';
@@ -9,6 +9,11 @@ import { MIN_MAX_FRAME_SIZE } from '../settings';
 /** Where the reader delivers what it parsed. Called synchronously from push()/resume(). */
 export interface FrameSink {
   onFrame(frame: Frame): void;
+  /**
+   * A DATA frame, as its fields (checked and unpadded): when the sink has this, DATA frames (the
+   * most common by far) come here without a frame object. `flowControlLength` is the whole payload.
+   */
+  onDataFrame?(streamId: number, data: Buffer, endStream: boolean, flowControlLength: number): void;
   /** A frame was malformed in a way that affects only its stream (RFC 9113 §5.4.2). */
   onStreamError(error: StreamError): void;
   /** The byte stream is unusable (RFC 9113 §5.4.1); the reader stops after this. */
@@ -176,6 +181,11 @@ export class FrameReader {
             throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'first frame is not SETTINGS');
           }
           this.sawSettings = true;
+        }
+        if (header.type === FrameType.DATA && this.openHeaderBlock === null && this.sink.onDataFrame !== undefined) {
+          const endStream = (header.flags & FrameFlag.END_STREAM) !== 0;
+          this.sink.onDataFrame(header.streamId, dataFrameContent(header, payload), endStream, header.length);
+          continue;
         }
         let frame: Frame;
         try {

@@ -1,6 +1,6 @@
 import { ConnectionError, ErrorCode, StreamError } from '../errors';
 import type { ReceiveWindow } from '../flow-control';
-import type { DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame } from '../frame/frame';
+import type { Frame, GoAwayFrame, HeadersFrame, PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame } from '../frame/frame';
 import { FrameType } from '../frame/frame-type';
 import type { HeaderBlockDecoder, HeaderList } from '../hpack/header-block';
 import { checkTrailers, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../http/message-head';
@@ -62,7 +62,7 @@ export class ReaderLoop implements FrameSink {
     try {
       switch (frame.type) {
         case FrameType.DATA:
-          return this.onData(frame);
+          return this.onDataFrame(frame.streamId, frame.data, frame.endStream, frame.flowControlLength);
         case FrameType.HEADERS:
           return this.onHeaders(frame);
         case FrameType.PRIORITY:
@@ -90,16 +90,28 @@ export class ReaderLoop implements FrameSink {
           return this.host.spendInvalidFrame();
       }
     } catch (error) {
-      if (error instanceof StreamError) this.host.streamError(error);
-      else if (error instanceof ConnectionError) this.host.connectionError(error);
-      else throw error;
+      this.onError(error);
     }
   }
 
-  private onData(frame: DataFrame): void {
+  private onError(error: unknown): void {
+    if (error instanceof StreamError) this.host.streamError(error);
+    else if (error instanceof ConnectionError) this.host.connectionError(error);
+    else throw error;
+  }
+
+  /** A DATA frame (the frame reader's fast path, without a frame object). */
+  onDataFrame(streamId: number, data: Buffer, endStream: boolean, flowControlLength: number): void {
+    try {
+      this.onData(streamId, data, endStream, flowControlLength);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  private onData(streamId: number, data: Buffer, endStream: boolean, length: number): void {
     const { registry, connectionReceiveWindow } = this.host;
-    const length = frame.flowControlLength;
-    if (length === 0 && !frame.endStream) this.host.spendInvalidFrame();
+    if (length === 0 && !endStream) this.host.spendInvalidFrame();
     // The connection window covers every DATA frame, whatever state its stream is in (RFC 9113 §6.9).
     if (!connectionReceiveWindow.onData(length)) {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the connection window');
@@ -107,49 +119,53 @@ export class ReaderLoop implements FrameSink {
     // The connection window is returned on receipt (grpc-go's trInFlow): stream windows bound
     // what each stream can hold, and one slow stream must not stall the others.
     this.returnConnectionWindow(length);
-    const stream = registry.get(frame.streamId);
+    const stream = registry.get(streamId);
     if (stream === undefined) {
       // DATA on an idle stream is a connection error of type PROTOCOL_ERROR (RFC 9113 §5.1).
-      if (this.isIdle(frame.streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${frame.streamId}`);
+      if (this.isIdle(streamId)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
       // Frames the peer sent before it saw our RST_STREAM are ignored (§5.1 "closed").
-      if (registry.wasRecentlyReset(frame.streamId)) return;
-      throw new StreamError(frame.streamId, ErrorCode.STREAM_CLOSED, 'DATA on closed stream');
+      if (registry.wasRecentlyReset(streamId)) return;
+      throw new StreamError(streamId, ErrorCode.STREAM_CLOSED, 'DATA on closed stream');
     }
     // A stream that is not "open" or "half-closed (local)" MUST answer DATA with a stream error
     // of type STREAM_CLOSED (RFC 9113 §6.1).
     if (!remoteCanSend(stream.state) || stream.remoteEnded) {
-      throw new StreamError(frame.streamId, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM');
+      throw new StreamError(streamId, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM');
     }
     // A response starts with its HEADERS (RFC 9113 §8.1): DATA before them is malformed.
-    if (stream.isLocal && !stream.responseHeadersReceived) throw new StreamError(frame.streamId, ErrorCode.PROTOCOL_ERROR, 'DATA before the response HEADERS');
+    if (stream.isLocal && !stream.responseHeadersReceived) throw new StreamError(streamId, ErrorCode.PROTOCOL_ERROR, 'DATA before the response HEADERS');
     if (!stream.receiveWindow.onData(length)) {
-      throw new StreamError(frame.streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
+      throw new StreamError(streamId, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
     }
     if (stream.expectedLength >= 0) {
       // A content-length that does not equal the sum of the DATA payload lengths makes the
       // message malformed (RFC 9113 §8.1.1).
-      stream.receivedLength += frame.data.length;
-      if (stream.receivedLength > stream.expectedLength || (frame.endStream && stream.receivedLength !== stream.expectedLength)) {
+      stream.receivedLength += data.length;
+      if (stream.receivedLength > stream.expectedLength || (endStream && stream.receivedLength !== stream.expectedLength)) {
         throw new StreamError(
-          frame.streamId,
+          streamId,
           ErrorCode.PROTOCOL_ERROR,
-          `content-length ${stream.expectedLength} but ${stream.receivedLength}${frame.endStream ? '' : '+'} bytes of DATA`,
+          `content-length ${stream.expectedLength} but ${stream.receivedLength}${endStream ? '' : '+'} bytes of DATA`,
         );
       }
     }
-    const padding = length - frame.data.length;
+    const padding = length - data.length;
     if (padding > 0) {
       // Padding is consumed on arrival; only the data is left for the application to take.
       const increment = stream.receiveWindow.onConsumed(padding);
-      if (increment > 0 && !frame.endStream) this.host.put({ kind: 'outgoingWindowUpdate', streamId: stream.id, increment, window: stream.receiveWindow });
+      if (increment > 0 && !endStream) this.putWindowUpdate(stream.id, increment, stream.receiveWindow);
     }
-    stream.receiveData(frame.data, frame.endStream);
+    stream.receiveData(data, endStream);
   }
 
   private returnConnectionWindow(length: number): void {
     const window = this.host.connectionReceiveWindow;
     const increment = window.onConsumed(length);
-    if (increment > 0) this.host.put({ kind: 'outgoingWindowUpdate', streamId: 0, increment, window });
+    if (increment > 0) this.putWindowUpdate(0, increment, window);
+  }
+
+  private putWindowUpdate(streamId: number, increment: number, window: ReceiveWindow): void {
+    this.host.put({ kind: 'outgoingWindowUpdate', streamId, increment, window, next: null });
   }
 
   private isIdle(streamId: number): boolean {
@@ -253,7 +269,8 @@ export class ReaderLoop implements FrameSink {
       return;
     }
     this.host.spendReset();
-    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true });
+    // Items list `next` so queuing them does not reshape them (outbound/control-item.ts's makers).
+    this.host.put({ kind: 'cleanupStream', streamId: stream.id, rstCode: null, responseToPeer: true, next: null });
     stream.receiveReset(frame.errorCode, 'remote');
   }
 
@@ -281,7 +298,7 @@ export class ReaderLoop implements FrameSink {
     if (frame.streamId !== 0 && this.host.registry.get(frame.streamId) === undefined && this.isIdle(frame.streamId)) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${frame.streamId}`);
     }
-    this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment });
+    this.host.put({ kind: 'incomingWindowUpdate', streamId: frame.streamId, increment: frame.increment, next: null });
   }
 }
 

@@ -24,7 +24,10 @@ interface ItemBase {
   next?: ControlItem | null;
 }
 
-/** A peer opened a stream: loopy starts tracking its send window (grpc-go's registerStream). */
+/**
+ * A peer opened a stream: loopy starts tracking its send window (grpc-go's registerStream). Made by
+ * outbound-stream.ts's registerStream(): the writer's own record, which the writer adopts.
+ */
 export interface RegisterStreamItem extends ItemBase {
   kind: 'registerStream';
   streamId: number;
@@ -70,7 +73,7 @@ export interface OutgoingWindowUpdateItem extends ItemBase {
   kind: 'outgoingWindowUpdate';
   streamId: number;
   increment: number;
-  window?: ReceiveWindow;
+  window?: ReceiveWindow | null;
 }
 
 /** The peer gave us more window. */
@@ -138,6 +141,43 @@ export type ControlItem =
   | CleanupStreamItem
   | GoAwayItem
   | RawFramesItem;
+
+/*
+ * Makers for the items every call queues. Each literal lists `next`, so the ControlBuffer linking
+ * it does not add a property (which would allocate a property array per item), and every item of
+ * a kind has the same shape.
+ */
+
+export function headersItem(
+  streamId: number,
+  events: OutboundEvents,
+  template: HeaderTemplate | null,
+  headers: HeaderList | null,
+  endStream: boolean,
+): HeadersItem {
+  return { kind: 'headers', streamId, events, template, headers, endStream, next: null };
+}
+
+export function dataItem(streamId: number, data: Buffer, endStream: boolean): DataItem {
+  return { kind: 'data', streamId, data, endStream, next: null };
+}
+
+export function trailersItem(streamId: number, template: HeaderTemplate | null, headers: HeaderList | null): TrailersItem {
+  return { kind: 'trailers', streamId, template, headers, next: null };
+}
+
+export function cleanupStreamItem(streamId: number, rstCode: number | null, responseToPeer: boolean): CleanupStreamItem {
+  return { kind: 'cleanupStream', streamId, rstCode, responseToPeer, next: null };
+}
+
+/** Our WINDOW_UPDATE; `window` (when given) is credited once the frame is written. */
+export function outgoingWindowUpdateItem(streamId: number, increment: number, window: ReceiveWindow | null): OutgoingWindowUpdateItem {
+  return { kind: 'outgoingWindowUpdate', streamId, increment, window, next: null };
+}
+
+export function incomingWindowUpdateItem(streamId: number, increment: number): IncomingWindowUpdateItem {
+  return { kind: 'incomingWindowUpdate', streamId, increment, next: null };
+}
 
 /**
  * A transport response is an item the peer's frames caused (SETTINGS ACK, PING ACK, its window

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { writeFrameHeader } from '../frame/frame-header';
 import { FRAME_HEADER_LENGTH, FrameFlag, FrameType } from '../frame/frame-type';
 import type { SettingEntry } from '../settings';
@@ -9,6 +10,8 @@ export interface WritableSocket {
   uncork(): void;
   once(event: 'drain', listener: () => void): unknown;
   readonly destroyed: boolean;
+  /** Bytes written and not yet taken by the socket (Node's Writable). */
+  readonly writableLength?: number;
 }
 
 const SLAB_SIZE = 64 * 1024;
@@ -20,8 +23,12 @@ const COPY_LIMIT = 2048;
  * the write path). Frame headers and small payloads are copied into a slab; large payloads are
  * referenced, and a batch of several pieces goes out through cork()/uncork() as one writev.
  *
- * Regions of the slab that were handed to the socket are never reused: the socket may still hold
- * them, so a fresh slab is taken when one fills up.
+ * Regions of the slab handed to the socket are reused only once the socket is done with them: a
+ * net.Socket (TLS included) that took a write whole at once (writableLength back to 0) has copied
+ * it into the kernel (or the TLS engine). Otherwise, and for any other Duplex (an in-memory pair
+ * passes the very Buffer to its reader), a fresh slab is taken when one fills up. Reusing saves a
+ * 64 KiB allocation per slab filled: under load, unreused slabs waited for a mark-compact to be
+ * freed and held ~20 MB.
  */
 export class FrameWriter {
   private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
@@ -36,7 +43,11 @@ export class FrameWriter {
   /** Bytes written to the socket so far (for stats). */
   bytesWritten = 0;
 
-  constructor(private readonly socket: WritableSocket) {}
+  private readonly reuseSlab: boolean;
+
+  constructor(private readonly socket: WritableSocket) {
+    this.reuseSlab = socket instanceof Socket;
+  }
 
   /** Bytes encoded but not yet flushed. */
   get pendingBytes(): number {
@@ -86,9 +97,9 @@ export class FrameWriter {
   }
 
   /** One DATA frame whose payload is several buffers of `length` bytes in all. */
-  dataPieces(streamId: number, pieces: readonly Buffer[], length: number, endStream: boolean): void {
+  dataPieces(streamId: number, pieces: readonly Buffer[], count: number, length: number, endStream: boolean): void {
     this.header(length, FrameType.DATA, endStream ? FrameFlag.END_STREAM : 0, streamId);
-    for (const piece of pieces) this.payload(piece);
+    for (let index = 0; index < count; index++) this.payload(pieces[index]);
   }
 
   /**
@@ -196,6 +207,8 @@ export class FrameWriter {
       for (const piece of pieces) ok = this.socket.write(piece);
       this.socket.uncork();
     }
+    // Written through at once: the socket holds none of the slab any more.
+    if (this.reuseSlab && this.socket.writableLength === 0) this.regionStart = this.position = 0;
     if (!ok && !this.needDrain) {
       this.needDrain = true;
       this.socket.once('drain', () => this.onDrain());

@@ -3,8 +3,9 @@ import { increaseSendWindow } from '../flow-control';
 import type { HeaderBlockEncoder, HeaderList, HeaderTemplate } from '../hpack/header-block';
 import { DEFAULT_WINDOW_SIZE, MIN_MAX_FRAME_SIZE, SettingId, type SettingEntry } from '../settings';
 import type { ControlBuffer } from './control-buffer';
-import type { ControlItem, DataItem, OutboundEvents, TrailersItem } from './control-item';
+import type { ControlItem, DataItem, OutboundEvents, RegisterStreamItem, TrailersItem } from './control-item';
 import type { FrameWriter } from './frame-writer';
+import { StreamTable } from '../stream-table';
 import { ActiveStreamList, OutboundStream } from './outbound-stream';
 
 /** Flush in the middle of a drain once this much is batched, so big transfers stream out. */
@@ -47,10 +48,13 @@ export class LoopyWriter {
   private peerInitialWindow = DEFAULT_WINDOW_SIZE;
   private peerMaxFrameSize = MIN_MAX_FRAME_SIZE;
   /** The writer's own record of each stream it writes for (grpc-go's estdStreams). */
-  private readonly streams = new Map<number, OutboundStream>();
+  private readonly streams = new StreamTable<OutboundStream>();
   private readonly active = new ActiveStreamList();
   private closing = false;
-  /** Scratch list for the payload pieces of one DATA frame. */
+  /**
+   * Scratch list for the payload pieces of one DATA frame. Cleared by overwriting, never by
+   * `length = 0`, which would drop its backing store and allocate a new one per frame.
+   */
   private readonly pieces: Buffer[] = [];
   /** framer.bytesWritten when the writer last yielded to the event loop, and data items written since. */
   private bytesAtLastTurn = 0;
@@ -140,7 +144,7 @@ export class LoopyWriter {
   handle(item: ControlItem): void {
     switch (item.kind) {
       case 'registerStream':
-        this.register(item.streamId, item.events).openOnWire = true;
+        this.adopt(item).openOnWire = true;
         return;
       case 'headers': {
         const outbound = this.register(item.streamId, item.events);
@@ -195,12 +199,21 @@ export class LoopyWriter {
   }
 
   private register(streamId: number, events: OutboundEvents): OutboundStream {
-    let outbound = this.streams.get(streamId);
-    if (outbound === undefined) {
-      // A stream's window starts at the peer's current initial window (RFC 9113 §6.9.2).
-      outbound = new OutboundStream(streamId, this.peerInitialWindow, events);
-      this.streams.set(streamId, outbound);
-    }
+    const outbound = this.streams.get(streamId);
+    return outbound ?? this.track(new OutboundStream(streamId, events));
+  }
+
+  /** Takes over the record a register item is (registerStream()), or makes one for a plain item. */
+  private adopt(item: RegisterStreamItem): OutboundStream {
+    const known = this.streams.get(item.streamId);
+    if (known !== undefined) return known;
+    return this.track(item instanceof OutboundStream ? item : new OutboundStream(item.streamId, item.events));
+  }
+
+  private track(outbound: OutboundStream): OutboundStream {
+    // A stream's window starts at the peer's current initial window (RFC 9113 §6.9.2).
+    outbound.sendWindow = this.peerInitialWindow;
+    this.streams.set(outbound.streamId, outbound);
     return outbound;
   }
 
@@ -240,7 +253,7 @@ export class LoopyWriter {
   private activate(outbound: OutboundStream): void {
     const head = outbound.peek();
     // Trailers and empty DATA frames cost no window; anything else needs a positive stream window.
-    const free = head !== undefined && (head.kind === 'trailers' || head.data.length === 0);
+    const free = head !== null && (head.kind === 'trailers' || head.data.length === 0);
     if (free || outbound.sendWindow > 0) {
       outbound.state = 'active';
       this.active.push(outbound);
@@ -259,7 +272,7 @@ export class LoopyWriter {
       if (this.framer.pendingBytes >= FLUSH_THRESHOLD || this.writesSinceTurn >= YIELD_WRITES) return true;
       const outbound = this.active.shift()!;
       const item = outbound.peek();
-      if (item === undefined) {
+      if (item === null) {
         outbound.state = 'idle';
         continue;
       }
@@ -283,22 +296,23 @@ export class LoopyWriter {
       // One DATA frame carries as many of the stream's queued writes as fit: a stream of small
       // messages costs the peer one frame per max-frame-size, not one per message.
       const pieces = this.pieces;
+      let count = 0;
       let total = 0;
       let completed = 0;
       let endStream = false;
-      for (let head = outbound.peek(); head !== undefined && head.kind === 'data'; head = outbound.peek()) {
+      for (let head = outbound.peek(); head !== null && head.kind === 'data'; head = outbound.peek()) {
         const start = outbound.headOffset;
         const available = head.data.length - start;
         const take = Math.max(0, Math.min(available, budget - total));
         if (take < available) {
           if (take > 0) {
-            pieces.push(head.data.subarray(start, start + take));
+            pieces[count++] = head.data.subarray(start, start + take);
             total += take;
             outbound.headOffset += take;
           }
           break;
         }
-        pieces.push(start === 0 ? head.data : head.data.subarray(start));
+        pieces[count++] = start === 0 ? head.data : head.data.subarray(start);
         total += available;
         outbound.dequeue();
         completed++;
@@ -308,9 +322,10 @@ export class LoopyWriter {
         }
         if (total >= budget) break;
       }
-      if (pieces.length === 1) this.framer.data(streamId, pieces[0], endStream);
-      else this.framer.dataPieces(streamId, pieces, total, endStream);
-      pieces.length = 0;
+      if (count === 1) this.framer.data(streamId, pieces[0], endStream);
+      else this.framer.dataPieces(streamId, pieces, count, total, endStream);
+      // The pieces are on their way to the socket: let go of them.
+      for (let index = 0; index < count; index++) pieces[index] = EMPTY;
       outbound.sendWindow -= total;
       this.connectionWindow -= total;
       this.writesSinceTurn += completed;
@@ -357,7 +372,7 @@ export class LoopyWriter {
           // The change applies to every stream's window, which may go negative (RFC 9113 §6.9.2).
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const outbound of this.streams.values()) {
+          for (const outbound of this.streams.toArray()) {
             const next = increaseSendWindow(outbound.sendWindow, delta);
             if (next === null) {
               this.host.connectionError(new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'SETTINGS overflowed a stream window'));
@@ -382,3 +397,4 @@ export class LoopyWriter {
 }
 
 const NO_HEADERS: HeaderList = [];
+const EMPTY = Buffer.alloc(0);

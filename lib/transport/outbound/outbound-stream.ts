@@ -1,14 +1,24 @@
-import type { DataItem, OutboundEvents, TrailersItem } from './control-item';
+import type { ControlItem, DataItem, OutboundEvents, RegisterStreamItem, TrailersItem } from './control-item';
 
 /** Where a stream stands in the LoopyWriter's scheduling (grpc-go's outStreamState). */
 export type OutboundState = 'idle' | 'active' | 'waitingForWindow';
 
 /**
  * The LoopyWriter's per-stream bookkeeping: the send window, the queue of DATA and trailers not yet
- * written, and the link in the active-stream round robin. Only the LoopyWriter touches it.
+ * written, and the link in the active-stream round robin. Only the LoopyWriter touches it once it
+ * is queued.
+ *
+ * It is also the item that registers a peer's stream with the writer (`registerStream()`): the
+ * record travels through the ControlBuffer itself instead of an item that describes it, one
+ * object per stream fewer. The queue is a linked list through the items' `next` field, which
+ * the ControlBuffer no longer uses once the writer has taken an item, so queuing allocates nothing.
  */
-export class OutboundStream {
-  sendWindow: number;
+export class OutboundStream implements RegisterStreamItem {
+  readonly kind = 'registerStream' as const;
+  /** The ControlBuffer's link while this record is queued as a register item. */
+  next: ControlItem | null = null;
+  /** Set by the writer when it adopts the record: the peer's initial window then (RFC 9113 §6.9.2). */
+  sendWindow = 0;
   state: OutboundState = 'idle';
   /**
    * The peer knows the stream: it opened it, or our HEADERS went out. A stream reset before that
@@ -17,52 +27,55 @@ export class OutboundStream {
   openOnWire = false;
   /** Next stream in the active round-robin list. */
   nextActive: OutboundStream | null = null;
-  /** Bytes of queue[readIndex] already written. */
+  /** Bytes of the head item already written. */
   headOffset = 0;
-  private queue: (DataItem | TrailersItem)[] = [];
-  private readIndex = 0;
+  private head: DataItem | TrailersItem | null = null;
+  private tail: DataItem | TrailersItem | null = null;
 
   constructor(
     readonly streamId: number,
-    initialWindow: number,
     readonly events: OutboundEvents,
-  ) {
-    this.sendWindow = initialWindow;
-  }
+  ) {}
 
   get hasQueued(): boolean {
-    return this.readIndex < this.queue.length;
+    return this.head !== null;
   }
 
   enqueue(item: DataItem | TrailersItem): void {
-    this.queue.push(item);
+    item.next = null;
+    if (this.tail === null) this.head = item;
+    else this.tail.next = item;
+    this.tail = item;
   }
 
-  peek(): DataItem | TrailersItem | undefined {
-    return this.queue[this.readIndex];
+  peek(): DataItem | TrailersItem | null {
+    return this.head;
   }
 
   dequeue(): void {
-    this.queue[this.readIndex++] = undefined as unknown as DataItem;
+    const head = this.head;
+    if (head === null) return;
+    this.head = head.next as DataItem | TrailersItem | null;
+    head.next = null;
+    if (this.head === null) this.tail = null;
     this.headOffset = 0;
-    if (this.readIndex === this.queue.length) {
-      this.queue.length = 0;
-      this.readIndex = 0;
-    }
   }
 
   /** Drops everything queued; returns the unwritten DATA bytes. */
   clear(): number {
     let bytes = 0;
-    for (let index = this.readIndex; index < this.queue.length; index++) {
-      const item = this.queue[index];
-      if (item.kind === 'data') bytes += item.data.length - (index === this.readIndex ? this.headOffset : 0);
+    for (let item = this.head; item !== null; item = item.next as DataItem | TrailersItem | null) {
+      if (item.kind === 'data') bytes += item.data.length - (item === this.head ? this.headOffset : 0);
     }
-    this.queue = [];
-    this.readIndex = 0;
+    this.head = this.tail = null;
     this.headOffset = 0;
     return bytes;
   }
+}
+
+/** The item that registers a stream the peer opened with the writer: the writer's record itself. */
+export function registerStream(streamId: number, events: OutboundEvents): RegisterStreamItem {
+  return new OutboundStream(streamId, events);
 }
 
 /** FIFO of streams that have data and window: the round robin. */

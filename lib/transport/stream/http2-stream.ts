@@ -3,8 +3,18 @@ import type { ReceiveWindow } from '../flow-control';
 import { type HeaderList, headerListSize, HeaderTemplate, type PreparedHeaders } from '../hpack/header-block';
 import type { RequestHead, ResponseHead } from '../http/message-head';
 import { RecvBuffer } from '../inbound/recv-buffer';
-import type { ControlItem } from '../outbound/control-item';
-import { afterLocalEnd, afterRemoteEnd, localCanSend, type StreamState } from './stream-state';
+import { type ControlItem, cleanupStreamItem, dataItem, headersItem, trailersItem } from '../outbound/control-item';
+import {
+  afterLocalEnd,
+  afterRemoteEnd,
+  type CloseCause,
+  type InboundState,
+  inboundAfterEnd,
+  localCanSend,
+  type OutboundState,
+  resetCause,
+  type StreamState,
+} from './stream-state';
 
 /** What the upper layer hears from a stream. Callbacks run synchronously on the connection's I/O path. */
 export interface StreamListener {
@@ -43,10 +53,37 @@ export interface StreamHost {
   queueDrain(stream: Http2Stream): void;
 }
 
+/** Bits of Http2Stream.flags: facts about a stream that are not part of its lifecycle. */
+const PAUSED = 1 << 0;
+/** Inside deliver() (a listener may call resume() from onData). */
+const DELIVERING = 1 << 1;
+/** write() returned false: onDrain is owed once the quota has room. */
+const WANT_DRAIN = 1 << 2;
+/** The upper layer is done with the stream's input: data is dropped, the end only closes. */
+const DETACHED = 1 << 3;
+/** The application still works on the stream (retain() until release()). */
+const RETAINED = 1 << 4;
+/** Closed while retained: the connection counts it against the concurrency limit until release(). */
+const HELD_AFTER_CLOSE = 1 << 5;
+const HEADERS_SENT = 1 << 6;
+/** We opened the stream (a request of ours). */
+const LOCAL = 1 << 7;
+const RESPONSE_HEADERS_RECEIVED = 1 << 8;
+const HEADERS_TRUNCATED = 1 << 9;
+/** The connection holds the stream in its drain queue. */
+const DRAIN_QUEUED = 1 << 10;
+
+/** No RST_STREAM after our END_STREAM. */
+const NO_RESET = -1;
+
 /**
  * One HTTP/2 stream as the layer above sees it: send headers, data with backpressure, trailers, or
  * a reset; receive the same through a StreamListener. Sending only puts items on the connection's
  * ControlBuffer; the LoopyWriter does the writing and reports back through the on*Written methods.
+ *
+ * Its lifecycle is data (stream-state.ts): the RFC 9113 §5.1 state, one sub-state per direction
+ * (`inbound`, `outbound`) and, once closed, the `closeCause`. Everything else it knows is a bit in
+ * one number, so a stream is a small object: one is made per call.
  */
 export class Http2Stream {
   /** Where the stream is in RFC 9113 §5.1's state machine. */
@@ -59,10 +96,6 @@ export class Http2Stream {
   queuedBytes = 0;
   /** DATA items queued and not yet written (each costs WRITE_OVERHEAD of the write quota). */
   private queuedWrites = 0;
-  /** @internal Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
-  responseHeadersReceived = false;
-  /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
-  headersTruncated = false;
   /** Server side: the validated request head (null only when the headers were truncated). */
   requestHead: RequestHead | null = null;
   /** Client side: the validated response head, once it arrived. */
@@ -79,33 +112,20 @@ export class Http2Stream {
   rateSince = 0;
   /** @internal */
   rateBaseline = 0;
-  /**
-   * RST_STREAM code to send once our END_STREAM is written while the peer is still sending: a server
-   * that answered before the request ended tells the client to stop (RFC 9113 §8.1). null: never.
-   */
-  resetAfterEnd: number | null = null;
   /** Any value; free for the layer above (a gRPC call keeps itself here). */
   context: unknown = null;
 
+  private inboundState: InboundState = 'open';
+  private outboundState: OutboundState = 'open';
+  private cause: CloseCause | null = null;
+  /** The RST_STREAM code of a reset (sent or received); 0 (NO_ERROR) otherwise. */
+  private code = 0;
+  /** RST_STREAM code to send once our END_STREAM is written while the peer still sends (NO_RESET: none). */
+  private codeAfterEnd = NO_RESET;
+  private flags = 0;
   /** Created only when data has to wait (paused, or no listener yet). */
   private recvBuffer: RecvBuffer | null = null;
-  private paused = false;
-  private endReceived = false;
   private trailersReceived: HeaderList | null = null;
-  private endDelivered = false;
-  private headersQueued = false;
-  private localEndQueued = false;
-  private wantDrain = false;
-  private delivering = false;
-  private aborted = false;
-  /** The upper layer is done with the stream's input: data is dropped, the end only closes. */
-  private detached = false;
-  /** The application still works on the stream (retain() until release()). */
-  private retained = false;
-  /** Closed while retained: the connection counts it against the concurrency limit until release(). */
-  private heldAfterClose = false;
-
-  private readonly openedLocally: boolean;
 
   /** @internal Streams come from Http2Connection (request(), the 'stream' event). */
   constructor(
@@ -119,12 +139,36 @@ export class Http2Stream {
   ) {
     this.state = openedBy.state;
     this.headers = openedBy.headers;
-    this.openedLocally = openedBy.by === 'local';
+    if (openedBy.by === 'local') this.flags = LOCAL;
+    // A server that answered before the request ended tells the client to stop sending (RFC 9113
+    // §8.1): a stream the peer opened is reset with NO_ERROR after our END_STREAM. (A client's
+    // peer cannot open streams: we never enable push.)
+    else this.codeAfterEnd = ErrorCode.NO_ERROR;
+  }
+
+  /** The peer's direction: 'open', 'ended' (END_STREAM arrived, not yet delivered), 'done' or 'reset'. */
+  get inbound(): InboundState {
+    return this.inboundState;
+  }
+
+  /** Our direction: 'open', 'ending' (END_STREAM queued), 'ended' (written) or 'reset'. */
+  get outbound(): OutboundState {
+    return this.outboundState;
+  }
+
+  /** Why the stream closed (null while it is not closed). */
+  get closeCause(): CloseCause | null {
+    return this.cause;
+  }
+
+  /** The RST_STREAM error code of a reset stream (sent or received); 0 otherwise. */
+  get resetCode(): number {
+    return this.code;
   }
 
   /** Whether we opened the stream (a request of ours), rather than the peer. */
   get isLocal(): boolean {
-    return this.openedLocally;
+    return (this.flags & LOCAL) !== 0;
   }
 
   /** Whether the stream reached 'closed' (both ends finished, or reset). */
@@ -134,32 +178,67 @@ export class Http2Stream {
 
   /** Whether the stream ended by a reset (either side) or connection loss rather than by END_STREAM. */
   get isAborted(): boolean {
-    return this.aborted;
+    return this.cause !== null && this.cause !== 'endStream';
   }
 
   /** Whether the peer has sent END_STREAM. */
   get remoteEnded(): boolean {
-    return this.endReceived;
+    return this.inboundState === 'ended' || this.inboundState === 'done';
   }
 
-  /** Whether the local side has queued its END_STREAM (or reset). */
+  /** Whether the local side has queued its END_STREAM (or the stream was reset). */
   get localEnded(): boolean {
-    return this.localEndQueued;
+    return this.outboundState !== 'open';
   }
 
   /** Whether sendHeaders() was called. */
   get headersSent(): boolean {
-    return this.headersQueued;
+    return (this.flags & HEADERS_SENT) !== 0;
   }
 
   /** @internal Whether the stream has closed but its retain() still holds a concurrency slot. */
   get isHeldAfterClose(): boolean {
-    return this.heldAfterClose;
+    return (this.flags & HELD_AFTER_CLOSE) !== 0;
   }
 
   /** Whether the application paused delivery (pause() without resume()). */
   get isPaused(): boolean {
-    return this.paused;
+    return (this.flags & PAUSED) !== 0;
+  }
+
+  /** The opening header list exceeded our SETTINGS_MAX_HEADER_LIST_SIZE and was cut short. */
+  get headersTruncated(): boolean {
+    return (this.flags & HEADERS_TRUNCATED) !== 0;
+  }
+
+  /** @internal */
+  set headersTruncated(truncated: boolean) {
+    this.setFlag(HEADERS_TRUNCATED, truncated);
+  }
+
+  /** @internal Client side: the response HEADERS arrived (a later HEADERS is the trailers). */
+  get responseHeadersReceived(): boolean {
+    return (this.flags & RESPONSE_HEADERS_RECEIVED) !== 0;
+  }
+
+  /** @internal */
+  set responseHeadersReceived(received: boolean) {
+    this.setFlag(RESPONSE_HEADERS_RECEIVED, received);
+  }
+
+  /** @internal Set while the connection holds this stream in its drain queue. */
+  get drainQueued(): boolean {
+    return (this.flags & DRAIN_QUEUED) !== 0;
+  }
+
+  /** @internal */
+  set drainQueued(queued: boolean) {
+    this.setFlag(DRAIN_QUEUED, queued);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    if (on) this.flags |= flag;
+    else this.flags &= ~flag;
   }
 
   /** Bytes received and not yet taken by the listener. */
@@ -174,10 +253,10 @@ export class Http2Stream {
     this.checkWritable();
     const template = toTemplate(prepared);
     this.checkHeaderListSize(headers, template);
-    if (this.headersQueued) throw new UserError(`stream ${this.id}: headers already sent`);
-    this.headersQueued = true;
-    if (endStream) this.localEndQueued = true;
-    this.host.put({ kind: 'headers', streamId: this.id, events: this, template, headers, endStream });
+    if (this.flags & HEADERS_SENT) throw new UserError(`stream ${this.id}: headers already sent`);
+    this.flags |= HEADERS_SENT;
+    if (endStream) this.outboundState = 'ending';
+    this.host.put(headersItem(this.id, this, template, headers, endStream));
   }
 
   /**
@@ -186,14 +265,14 @@ export class Http2Stream {
    */
   write(data: Buffer, endStream = false): boolean {
     this.checkWritable();
-    if (endStream) this.localEndQueued = true;
+    if (endStream) this.outboundState = 'ending';
     this.queuedBytes += data.length;
     this.queuedWrites++;
     this.host.queuedBytesChanged(data.length);
-    this.host.put({ kind: 'data', streamId: this.id, data, endStream });
+    this.host.put(dataItem(this.id, data, endStream));
     const withinQuota = this.quotaUsed < this.writeQuota;
     if (this.host.spendWrite() && withinQuota) return true;
-    this.wantDrain = true;
+    this.flags |= WANT_DRAIN;
     // Only the connection's budget for this turn holds it back: it may go on next turn.
     if (withinQuota) this.host.queueDrain(this);
     return false;
@@ -213,21 +292,33 @@ export class Http2Stream {
     this.checkWritable();
     const template = toTemplate(prepared);
     this.checkHeaderListSize(trailers, template);
-    this.localEndQueued = true;
+    this.outboundState = 'ending';
     if (trailers === null && template === null) {
       this.queuedWrites++;
-      this.host.put({ kind: 'data', streamId: this.id, data: EMPTY, endStream: true });
+      this.host.put(dataItem(this.id, EMPTY, true));
     } else {
-      this.host.put({ kind: 'trailers', streamId: this.id, template, headers: trailers });
+      this.host.put(trailersItem(this.id, template, trailers));
     }
   }
 
   /** Aborts the stream with RST_STREAM(errorCode). Safe to call on a closed stream (no-op). */
   reset(errorCode: number = ErrorCode.CANCEL): void {
+    this.resetAs(errorCode, 'resetByUser');
+  }
+
+  /**
+   * Once our END_STREAM is written, if the peer is still sending, reset the stream with `code`
+   * (RFC 9113 §8.1: a server that answered before the request ended; NO_ERROR is the default for
+   * a stream the peer opened). A server past a call's deadline sends CANCEL instead; null: no reset.
+   */
+  resetAfterEnd(code: number | null): void {
+    this.codeAfterEnd = code ?? NO_RESET;
+  }
+
+  private resetAs(errorCode: number, cause: CloseCause): void {
     if (this.state === 'closed') return;
-    this.localEndQueued = true;
-    this.close();
-    this.host.put({ kind: 'cleanupStream', streamId: this.id, rstCode: errorCode, responseToPeer: false });
+    this.close(cause, errorCode);
+    this.host.put(cleanupStreamItem(this.id, errorCode, false));
   }
 
   /**
@@ -246,20 +337,20 @@ export class Http2Stream {
   }
 
   private checkWritable(): void {
-    if (this.localEndQueued || !localCanSend(this.state)) throw new UserError(`stream ${this.id} is not writable`);
+    if (this.outboundState !== 'open' || !localCanSend(this.state)) throw new UserError(`stream ${this.id} is not writable`);
   }
 
   // ---- receiving (upper layer) ----
 
   /** Stops delivering data; it is kept (and window withheld) until resume(). */
   pause(): void {
-    this.paused = true;
+    this.flags |= PAUSED;
   }
 
   /** Delivers what arrived while paused and returns window to the peer again. */
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
+    if ((this.flags & PAUSED) === 0) return;
+    this.flags &= ~PAUSED;
     this.deliver();
   }
 
@@ -270,12 +361,11 @@ export class Http2Stream {
    * END_STREAMs are through (or by the reset a server sends after its END_STREAM).
    */
   detach(): void {
-    this.detached = true;
+    this.flags = (this.flags | DETACHED) & ~PAUSED;
     this.listener = null;
-    this.paused = false;
     this.recvBuffer?.clear();
-    if (this.endReceived && !this.endDelivered) {
-      this.endDelivered = true;
+    if (this.inboundState === 'ended') {
+      this.inboundState = 'done';
       if (this.state === 'closed') this.host.streamClosed(this);
     }
   }
@@ -287,23 +377,23 @@ export class Http2Stream {
    * grpc-go never runs more handlers than MaxConcurrentStreams).
    */
   retain(): void {
-    this.retained = true;
+    this.flags |= RETAINED;
   }
 
   /** The application is done with the stream: a closed stream's concurrency slot is freed. Idempotent. */
   release(): void {
-    if (!this.retained) return;
-    this.retained = false;
-    if (this.heldAfterClose) {
-      this.heldAfterClose = false;
+    if ((this.flags & RETAINED) === 0) return;
+    this.flags &= ~RETAINED;
+    if (this.flags & HELD_AFTER_CLOSE) {
+      this.flags &= ~HELD_AFTER_CLOSE;
       this.host.streamReleased(this);
     }
   }
 
   /** @internal The connection removed the closed stream; true if a retain() keeps its slot taken. */
   holdAfterClose(): boolean {
-    if (this.retained) this.heldAfterClose = true;
-    return this.heldAfterClose;
+    if (this.flags & RETAINED) this.flags |= HELD_AFTER_CLOSE;
+    return (this.flags & HELD_AFTER_CLOSE) !== 0;
   }
 
   /**
@@ -325,32 +415,33 @@ export class Http2Stream {
   /** @internal DATA arrived (already charged to the receive windows). */
   receiveData(chunk: Buffer, endStream: boolean): void {
     this.bytesReceived += chunk.length;
-    if (this.detached) {
+    if (this.flags & DETACHED) {
       if (endStream) this.receiveEnd(null);
       return;
     }
     if (chunk.length > 0) {
       const listener = this.listener;
-      if (listener !== null && !this.paused && !this.delivering && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
+      if (listener !== null && (this.flags & (PAUSED | DELIVERING)) === 0 && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
         // Nothing queued ahead of it: hand the chunk straight to the listener.
         this.host.consumed(this, chunk.length);
         listener.onData(chunk);
-        if (this.aborted) return;
+        if (this.isAborted) return;
       } else {
         (this.recvBuffer ??= new RecvBuffer()).push(chunk);
       }
     }
     if (endStream) this.receiveEnd(null);
-    else if (!this.paused && this.listener !== null && this.recvBuffer !== null && !this.recvBuffer.isEmpty) this.deliver();
+    else if ((this.flags & PAUSED) === 0 && this.listener !== null && this.recvBuffer !== null && !this.recvBuffer.isEmpty) this.deliver();
   }
 
   /** @internal Trailers (or END_STREAM on an empty DATA frame, trailers null). */
   receiveEnd(trailers: HeaderList | null): void {
-    this.endReceived = true;
+    this.inboundState = inboundAfterEnd(this.inboundState);
     this.trailersReceived = trailers;
     this.state = afterRemoteEnd(this.state);
-    if (this.detached) {
-      this.endDelivered = true;
+    if (this.state === 'closed' && this.cause === null) this.cause = 'endStream';
+    if (this.flags & DETACHED) {
+      if (this.inboundState === 'ended') this.inboundState = 'done';
       if (this.state === 'closed') this.host.streamClosed(this);
       return;
     }
@@ -359,43 +450,46 @@ export class Http2Stream {
 
   /** @internal The peer reset the stream, or the connection went away. */
   receiveReset(errorCode: number, initiator: Initiator): void {
-    if (this.aborted || (this.state === 'closed' && this.endDelivered)) return;
-    this.close();
+    if (this.isAborted || (this.state === 'closed' && this.inboundState === 'done')) return;
+    this.close(resetCause(initiator), errorCode);
     const listener = this.listener;
     if (listener !== null) listener.onReset(errorCode, initiator);
   }
 
   private deliver(): void {
     // Reentrancy guard: a listener may call resume() from inside onData.
-    if (this.delivering) return;
+    if (this.flags & DELIVERING) return;
     const listener = this.listener;
     if (listener === null) return;
-    this.delivering = true;
+    this.flags |= DELIVERING;
     try {
       const buffer = this.recvBuffer;
-      while (!this.paused && buffer !== null) {
+      while ((this.flags & PAUSED) === 0 && buffer !== null) {
         const chunk = buffer.shift();
         if (chunk === undefined) break;
         this.host.consumed(this, chunk.length);
         listener.onData(chunk);
-        if (this.listener !== listener || this.aborted) return;
+        if (this.listener !== listener || this.isAborted) return;
       }
-      if (this.endReceived && !this.endDelivered && !this.paused && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
-        this.endDelivered = true;
+      if (this.inboundState === 'ended' && (this.flags & PAUSED) === 0 && (this.recvBuffer === null || this.recvBuffer.isEmpty)) {
+        this.inboundState = 'done';
         if (this.trailersReceived !== null) listener.onTrailers(this.trailersReceived);
         listener.onEnd();
         if (this.state === 'closed') this.host.streamClosed(this);
       }
     } finally {
-      this.delivering = false;
+      this.flags &= ~DELIVERING;
     }
   }
 
-  private close(): void {
-    this.aborted = true;
+  /** Closes by a reset: nothing more is delivered or sent. */
+  private close(cause: CloseCause, errorCode: number): void {
+    this.cause = cause;
+    this.code = errorCode;
     this.state = 'closed';
+    this.inboundState = this.inboundState === 'open' ? 'reset' : 'done';
+    if (this.outboundState !== 'ended') this.outboundState = 'reset';
     this.recvBuffer?.clear();
-    this.endDelivered = true;
     // What was queued will never be written: the writer drops it without reporting back.
     if (this.queuedBytes > 0) {
       this.host.queuedBytesChanged(-this.queuedBytes);
@@ -409,15 +503,12 @@ export class Http2Stream {
 
   /** @internal `bytes` of queued DATA reached the frame writer. */
   onBytesWritten(bytes: number, writes: number): void {
-    if (this.aborted) return;
+    if (this.isAborted) return;
     this.queuedBytes -= bytes;
     this.queuedWrites -= writes;
     this.host.queuedBytesChanged(-bytes);
-    if (this.wantDrain && this.quotaUsed < this.writeQuota) this.host.queueDrain(this);
+    if (this.flags & WANT_DRAIN && this.quotaUsed < this.writeQuota) this.host.queueDrain(this);
   }
-
-  /** @internal Set while the connection holds this stream in its drain queue. */
-  drainQueued = false;
 
   /**
    * @internal The connection's turn: the writer that write() told to wait may go on. Never from
@@ -425,19 +516,21 @@ export class Http2Stream {
    * round and a turn's writes stay within the connection's budget.
    */
   deliverDrain(): void {
-    if (!this.wantDrain || this.quotaUsed >= this.writeQuota) return;
-    this.wantDrain = false;
+    if ((this.flags & WANT_DRAIN) === 0 || this.quotaUsed >= this.writeQuota) return;
+    this.flags &= ~WANT_DRAIN;
     if (this.listener !== null && this.state !== 'closed') this.listener.onDrain();
   }
 
   /** @internal Our END_STREAM reached the frame writer. */
   onEndWritten(): void {
     if (this.state === 'closed') return;
+    this.outboundState = 'ended';
     this.state = afterLocalEnd(this.state);
     if (this.state === 'closed') {
-      if (this.endDelivered) this.host.streamClosed(this);
-    } else if (this.resetAfterEnd !== null) {
-      this.reset(this.resetAfterEnd);
+      this.cause = 'endStream';
+      if (this.inboundState === 'done') this.host.streamClosed(this);
+    } else if (this.codeAfterEnd !== NO_RESET) {
+      this.resetAs(this.codeAfterEnd, 'resetByLibrary');
     }
   }
 }

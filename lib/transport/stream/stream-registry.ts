@@ -1,4 +1,5 @@
 import { isRemoteStreamId, type Peer } from '../connection/peer';
+import { StreamTable } from '../stream-table';
 import type { Http2Stream } from './http2-stream';
 
 /** How many reset stream ids to remember, to ignore frames the peer sent before it saw our RST_STREAM. */
@@ -9,7 +10,7 @@ const CLOSED_MEMORY = 1024;
  * stream id the peer opened (also GOAWAY's last-stream-id), our next id, and concurrency counts.
  */
 export class StreamRegistry {
-  private readonly streams = new Map<number, Http2Stream>();
+  private readonly streams = new StreamTable<Http2Stream>();
   /** Streams we reset recently, oldest first (a Map keeps insertion order). */
   private readonly recentlyReset = new Map<number, true>();
   /**
@@ -34,8 +35,9 @@ export class StreamRegistry {
     return this.streams.get(id);
   }
 
-  values(): IterableIterator<Http2Stream> {
-    return this.streams.values();
+  /** The open streams, as an array of their own (streams may close while the caller walks it). */
+  values(): Http2Stream[] {
+    return this.streams.toArray();
   }
 
   add(stream: Http2Stream): void {

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { encodeMessage, MESSAGE_HEADER_LENGTH, MessageDecoder, type FramedMessage } from '../../../lib/grpc/protocol/message-framing';
+import { encodeMessage, MESSAGE_HEADER_LENGTH, MessageDecoder } from '../../../lib/grpc/protocol/message-framing';
+
+/** One message as the decoder's sink receives it (two arguments), collected. */
+interface FramedMessage {
+  compressed: boolean;
+  data: Buffer;
+}
 
 const LIMIT = 1 << 20;
 
@@ -15,7 +21,7 @@ function frame(payload: Buffer | string, flag = 0, declaredLength?: number): Buf
 /** Feeds chunks in order; returns every emitted message and each push's return value. */
 function feed(decoder: MessageDecoder, chunks: Buffer[]): { messages: FramedMessage[]; results: boolean[] } {
   const messages: FramedMessage[] = [];
-  const results = chunks.map((chunk) => decoder.push(chunk, (message) => messages.push(message)));
+  const results = chunks.map((chunk) => decoder.push(chunk, (data, compressed) => messages.push({ data, compressed })));
   return { messages, results };
 }
 
@@ -175,11 +181,11 @@ describe('gRPC message framing', () => {
       const decoder = new MessageDecoder(100);
       const emitted: FramedMessage[] = [];
       const prefixOnly = frame(Buffer.alloc(0), 0, 0xffffffff);
-      expect(decoder.push(Buffer.concat([frame('ok'), prefixOnly]), (message) => emitted.push(message))).to.equal(false);
+      expect(decoder.push(Buffer.concat([frame('ok'), prefixOnly]), (data, compressed) => emitted.push({ data, compressed }))).to.equal(false);
       expect(texts(emitted)).to.deep.equal(['ok']);
       expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 0xffffffff });
       // Further input is ignored: nothing is emitted, push keeps returning false.
-      expect(decoder.push(frame('later'), (message) => emitted.push(message))).to.equal(false);
+      expect(decoder.push(frame('later'), (data, compressed) => emitted.push({ data, compressed }))).to.equal(false);
       expect(emitted).to.have.length(1);
       expect(decoder.failure).to.deep.equal({ kind: 'tooLarge', size: 0xffffffff });
     });
@@ -242,7 +248,7 @@ describe('gRPC message framing', () => {
       const decoder = new MessageDecoder(LIMIT);
       const messages: FramedMessage[] = [];
       for (let offset = 0; offset < bytes.length; offset += 16 * 1024) {
-        decoder.push(bytes.subarray(offset, offset + 16 * 1024), (message) => messages.push(message));
+        decoder.push(bytes.subarray(offset, offset + 16 * 1024), (data, compressed) => messages.push({ data, compressed }));
         if (messages.length === 0) expect(decoder.reservedBytes, `after ${offset} bytes`).to.be.at.most(2 * decoder.bufferedBytes);
       }
       expect(messages).to.have.length(1);
@@ -255,8 +261,8 @@ describe('gRPC message framing', () => {
       const decoder = new MessageDecoder(LIMIT);
       const chunk = Buffer.concat([frame('a'), frame('b'), frame('cc').subarray(0, 4)]);
       const seen: string[] = [];
-      const emit = (message: FramedMessage) => {
-        seen.push(message.data.toString());
+      const emit = (data: Buffer) => {
+        seen.push(data.toString());
         decoder.stop();
       };
       expect(decoder.push(chunk, emit)).to.equal(true);
@@ -277,8 +283,8 @@ describe('gRPC message framing', () => {
       const decoder = new MessageDecoder(LIMIT);
       const chunk = Buffer.concat(Array.from({ length: 1000 }, (_, index) => frame(String(index))));
       const seen: string[] = [];
-      const emit = (message: FramedMessage) => {
-        seen.push(message.data.toString());
+      const emit = (data: Buffer) => {
+        seen.push(data.toString());
         decoder.stop();
       };
       const copied: number[] = [];
@@ -305,8 +311,8 @@ describe('gRPC message framing', () => {
     it('input pushed from inside an emit is decoded after the chunk it interrupted, in order, across stops', () => {
       const decoder = new MessageDecoder(LIMIT);
       const seen: string[] = [];
-      const emit = (message: FramedMessage) => {
-        const text = message.data.toString();
+      const emit = (data: Buffer) => {
+        const text = data.toString();
         seen.push(text);
         if (text === 'a1') decoder.push(Buffer.concat([frame('b1'), frame('b2')]), emit);
         if (text === 'a2') decoder.stop();

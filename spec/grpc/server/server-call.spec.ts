@@ -15,11 +15,15 @@ class FakeStream implements RpcStream {
   readonly headers: HeaderList = [':method', 'POST', ':path', '/pkg.Svc/Method', 'x-user', 'alice'];
   readonly calls: unknown[][] = [];
   listener: StreamListener | null = null;
-  resetAfterEnd: number | null = null;
+  /** The code resetAfterEnd() asked for (null: not called). */
+  codeAfterEnd: number | null = null;
   queuedBytes = 0;
   maxHeaderListSize = Infinity;
   writeResult = true;
 
+  resetAfterEnd(code: number): void {
+    this.codeAfterEnd = code;
+  }
   setListener(listener: StreamListener): void {
     this.listener = listener;
     this.calls.push(['setListener']);
@@ -347,7 +351,7 @@ describe('ServerCall', () => {
       expect(sink.cancelled).to.equal(0);
       await cancelled;
       expect(trailersOnlyStatus(stream)).to.deep.equal([String(Status.DEADLINE_EXCEEDED), 'Deadline exceeded']);
-      expect(stream.resetAfterEnd).to.equal(ErrorCode.CANCEL);
+      expect(stream.codeAfterEnd).to.equal(ErrorCode.CANCEL);
       expect(call.cancelled).to.equal(true);
       expect(call.signal.aborted).to.equal(true);
     });

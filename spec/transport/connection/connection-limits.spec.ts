@@ -172,7 +172,8 @@ describe('Http2Connection per-connection limits', () => {
   describe('write quota', () => {
     it('counts a fixed overhead per queued write, so tiny messages cannot queue items without bound; drained writes are given back', async () => {
       const counts: number[] = [];
-      server = await serve({}, (stream) => {
+      // The per-turn write budget (256 by default) would stop the writes first; here only the quota counts.
+      server = await serve({ limits: { writesPerTurn: 1 << 20 } }, (stream) => {
         stream.setListener({
           ...sink(),
           onDrain: () => {

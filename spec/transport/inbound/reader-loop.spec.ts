@@ -105,7 +105,7 @@ describe('ReaderLoop: DATA', () => {
     host.registry.openedByPeer(1);
     host.receive(frames.data(1, bytes(16384)));
     expect(host.errors).to.deep.equal([`stream 1 ${STREAM_CLOSED}`]);
-    expect(host.items).to.deep.equal([{ kind: 'outgoingWindowUpdate', streamId: 0, increment: 16384, window: host.connectionReceiveWindow }]);
+    expect(host.items).to.deep.equal([{ kind: 'outgoingWindowUpdate', streamId: 0, increment: 16384, window: host.connectionReceiveWindow, next: null }]);
   });
 
   it('DATA on a stream we recently reset is ignored, but its connection window is returned', () => {
@@ -115,7 +115,7 @@ describe('ReaderLoop: DATA', () => {
     host.receive(frames.data(1, bytes(10000)));
     host.receive(frames.data(1, bytes(10000)));
     expect(host.errors).to.deep.equal([]);
-    expect(host.items).to.deep.equal([{ kind: 'outgoingWindowUpdate', streamId: 0, increment: 20000, window: host.connectionReceiveWindow }]);
+    expect(host.items).to.deep.equal([{ kind: 'outgoingWindowUpdate', streamId: 0, increment: 20000, window: host.connectionReceiveWindow, next: null }]);
   });
 
   it("DATA after the peer's END_STREAM is a stream STREAM_CLOSED (RFC 9113 §6.1)", () => {
@@ -180,7 +180,7 @@ describe('ReaderLoop: RST_STREAM', () => {
     host.receive(frames.rstStream(1, CANCEL));
     expect(host.resetsSpent).to.equal(1);
     expect(host.invalidFramesSpent).to.equal(0);
-    expect(host.items).to.deep.equal([{ kind: 'cleanupStream', streamId: 1, rstCode: null, responseToPeer: true }]);
+    expect(host.items).to.deep.equal([{ kind: 'cleanupStream', streamId: 1, rstCode: null, responseToPeer: true, next: null }]);
     expect(host.events.get(1)).to.deep.equal([`reset:${CANCEL}:remote`]);
     expect(host.registry.get(1)).to.equal(undefined);
   });
@@ -263,9 +263,9 @@ describe('ReaderLoop: SETTINGS, PING, WINDOW_UPDATE, GOAWAY', () => {
     host.receive(frames.windowUpdate(3, 300));
     expect(host.errors).to.deep.equal([]);
     expect(host.items).to.deep.equal([
-      { kind: 'incomingWindowUpdate', streamId: 0, increment: 100 },
-      { kind: 'incomingWindowUpdate', streamId: 1, increment: 200 },
-      { kind: 'incomingWindowUpdate', streamId: 3, increment: 300 },
+      { kind: 'incomingWindowUpdate', streamId: 0, increment: 100, next: null },
+      { kind: 'incomingWindowUpdate', streamId: 1, increment: 200, next: null },
+      { kind: 'incomingWindowUpdate', streamId: 3, increment: 300, next: null },
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { ErrorCode } from '../../../lib/transport/errors';
 import { decodeFrame } from '../../../lib/transport/frame/decode-frame';
 import type { Frame } from '../../../lib/transport/frame/frame';
@@ -7,7 +8,9 @@ import { FRAME_HEADER_LENGTH, FrameFlag, FrameType } from '../../../lib/transpor
 import { FrameReader, type FrameSink } from '../../../lib/transport/inbound/frame-reader';
 import { FrameWriter } from '../../../lib/transport/outbound/frame-writer';
 import { SettingId } from '../../../lib/transport/settings';
+import { duplexPair } from '../../../lib/transport/duplex-pair';
 import { FakeSocket } from '../../support/fake-socket';
+import { eventually } from '../../support/waiting';
 import { frames, plain } from '../../support/frames';
 
 /** Splits raw wire bytes into frames, one by one (no CONTINUATION joining). */
@@ -404,5 +407,73 @@ describe('FrameWriter', () => {
       expect(writer.flush()).to.equal(true);
       expect(socket.writeCount).to.equal(0);
     });
+  });
+});
+
+describe('FrameWriter slab reuse', () => {
+  /** Counts the 64 KiB slabs taken while `run` goes on. */
+  async function countSlabs(run: () => Promise<void>): Promise<number> {
+    const allocUnsafeSlow = Buffer.allocUnsafeSlow;
+    let slabs = 0;
+    Buffer.allocUnsafeSlow = ((size: number) => (size >= 64 * 1024 && slabs++, allocUnsafeSlow.call(Buffer, size))) as typeof Buffer.allocUnsafeSlow;
+    try {
+      await run();
+    } finally {
+      Buffer.allocUnsafeSlow = allocUnsafeSlow;
+    }
+    return slabs;
+  }
+
+  const PINGS = 6000;
+  /** Writes PINGS numbered PING frames of 17 bytes (100 KiB: a fresh 64 KiB slab once the first fills), one flush each. */
+  function writePings(writer: FrameWriter): void {
+    for (let index = 0; index < PINGS; index++) {
+      const data = Buffer.alloc(8);
+      data.writeUInt32BE(index, 4);
+      writer.ping(false, data);
+      writer.flush();
+    }
+  }
+
+  function pingNumbers(wire: Buffer): number[] {
+    // readAll gives payloads as hex: the number is the last 4 bytes (8 hex digits).
+    return readAll(wire).map((frame) => Number.parseInt((frame.data as string).slice(8), 16));
+  }
+
+  it('over TCP, a flush the socket took whole lets the next frames reuse the slab; the peer gets every byte', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const peer = await accepted;
+    const received: Buffer[] = [];
+    peer.on('data', (chunk: Buffer) => received.push(chunk));
+    const total = PINGS * (FRAME_HEADER_LENGTH + 8);
+    try {
+      const slabs = await countSlabs(async () => writePings(new FrameWriter(client)));
+      await eventually(() => received.reduce((sum, chunk) => sum + chunk.length, 0) >= total);
+      expect(pingNumbers(Buffer.concat(received))).to.deep.equal(Array.from({ length: PINGS }, (_, index) => index));
+      // Only the writer's first slab: without reuse a second one when the first fills.
+      expect(slabs, 'slabs taken').to.equal(1);
+    } finally {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
+  });
+
+  it('over an in-memory pair (the reader may hold the very Buffer), slabs are never reused', async () => {
+    const [left, right] = duplexPair();
+    const received: Buffer[] = [];
+    right.on('data', (chunk: Buffer) => received.push(chunk));
+    right.pause(); // nothing is read until every frame is written
+    const slabs = await countSlabs(async () => writePings(new FrameWriter(left)));
+    right.resume();
+    await eventually(() => received.reduce((sum, chunk) => sum + chunk.length, 0) >= PINGS * (FRAME_HEADER_LENGTH + 8));
+    expect(pingNumbers(Buffer.concat(received))).to.deep.equal(Array.from({ length: PINGS }, (_, index) => index));
+    expect(slabs, 'the first slab, and a fresh one when it fills').to.equal(2);
+    left.destroy();
+    right.destroy();
   });
 });

@@ -95,9 +95,14 @@ class Harness {
     this.running = this.loopy.run();
   }
 
-  /** A stream the peer opened (as on a server): registered with the writer before any headers. */
-  stream(id: number, writeQuota = 1 << 30): Http2Stream {
+  /**
+   * A stream the peer opened (as on a server): registered with the writer before any headers. It
+   * is not reset after our END_STREAM (as a server's would be while the peer still sends), so the
+   * writer's frames are all there is, unless `resetAfterEnd` asks for it.
+   */
+  stream(id: number, writeQuota = 1 << 30, resetAfterEnd: number | null = null): Http2Stream {
     const stream = new Http2Stream(id, this.streamHost, new ReceiveWindow(65535), writeQuota, { state: 'open', headers: [], by: 'remote' });
+    stream.resetAfterEnd(resetAfterEnd);
     this.put({ kind: 'registerStream', streamId: id, events: stream });
     return stream;
   }
@@ -466,14 +471,13 @@ describe('LoopyWriter', () => {
     expect(trailers.headerBlock[0]).to.not.equal(0x20);
   });
 
-  it('sends RST_STREAM after END_STREAM when the stream asks for a reset after its end (RFC 9113 §8.1)', async () => {
-    const s1 = h.stream(1);
-    s1.resetAfterEnd = ErrorCode.NO_ERROR;
+  it('sends RST_STREAM after END_STREAM when the peer is still sending (RFC 9113 §8.1), with the code asked for', async () => {
+    const s1 = h.stream(1, 1 << 30, ErrorCode.CANCEL);
     s1.sendHeaders([':status', '200']);
     s1.write(Buffer.from('answer'));
     s1.end(['grpc-status', '0']);
     await h.settle();
-    expect(h.newFrames().map(describeFrame)).to.deep.equal(['HEADERS(1)', 'DATA(1,6)', 'HEADERS(1,ES)', `RST_STREAM(1,${ErrorCode.NO_ERROR})`]);
+    expect(h.newFrames().map(describeFrame)).to.deep.equal(['HEADERS(1)', 'DATA(1,6)', 'HEADERS(1,ES)', `RST_STREAM(1,${ErrorCode.CANCEL})`]);
     // (The RST is queued from inside the drain, so it goes out in a second socket write.)
     expect(s1.state).to.equal('closed');
   });

@@ -136,11 +136,11 @@ describe('Http2Stream', () => {
 
       const withTrailers = new FakeHost();
       peerStream(withTrailers).end(['grpc-status', '0']);
-      expect(withTrailers.items).to.deep.equal([{ kind: 'trailers', streamId: 1, template: null, headers: ['grpc-status', '0'] }]);
+      expect(withTrailers.items).to.deep.equal([{ kind: 'trailers', streamId: 1, template: null, headers: ['grpc-status', '0'], next: null }]);
       const withTemplate = new FakeHost();
       const template = prepareHeaders(['grpc-status', '0']);
       peerStream(withTemplate).end(null, template);
-      expect(withTemplate.items).to.deep.equal([{ kind: 'trailers', streamId: 1, template, headers: null }]);
+      expect(withTemplate.items).to.deep.equal([{ kind: 'trailers', streamId: 1, template, headers: null, next: null }]);
     });
 
     it('prepared headers not made by prepareHeaders() are refused', () => {
@@ -275,11 +275,11 @@ describe('Http2Stream', () => {
     it('resetAfterEnd sends RST_STREAM once our END_STREAM is written while the peer still sends', () => {
       const host = new FakeHost();
       const stream = peerStream(host);
-      stream.resetAfterEnd = ErrorCode.NO_ERROR;
+      stream.resetAfterEnd(ErrorCode.NO_ERROR);
       stream.end();
       stream.onEndWritten();
       expect(stream.state).to.equal('closed');
-      expect(host.items.at(-1)).to.deep.equal({ kind: 'cleanupStream', streamId: 1, rstCode: ErrorCode.NO_ERROR, responseToPeer: false });
+      expect(host.items.at(-1)).to.deep.equal({ kind: 'cleanupStream', streamId: 1, rstCode: ErrorCode.NO_ERROR, responseToPeer: false, next: null });
     });
   });
 
@@ -323,7 +323,7 @@ describe('Http2Stream', () => {
       stream.reset(ErrorCode.INTERNAL_ERROR);
       stream.reset(ErrorCode.CANCEL);
       stream.receiveReset(ErrorCode.CANCEL, 'remote');
-      expect(host.items).to.deep.equal([{ kind: 'cleanupStream', streamId: 1, rstCode: ErrorCode.INTERNAL_ERROR, responseToPeer: false }]);
+      expect(host.items).to.deep.equal([{ kind: 'cleanupStream', streamId: 1, rstCode: ErrorCode.INTERNAL_ERROR, responseToPeer: false, next: null }]);
       expect(stream.isAborted).to.equal(true);
       expect(stream.state).to.equal('closed');
       expect(host.closed).to.deep.equal([stream]);
