@@ -451,6 +451,12 @@ export class Http2Stream {
   /** @internal The peer reset the stream, or the connection went away. */
   receiveReset(errorCode: number, initiator: Initiator): void {
     if (this.isAborted || (this.state === 'closed' && this.inboundState === 'done')) return;
+    if (errorCode === ErrorCode.NO_ERROR && initiator === 'remote' && this.inboundState === 'ended' && this.isLocal) {
+      // RFC 9113 §8.1: the server sent its whole response and only asks us to stop sending the
+      // request; a client MUST NOT discard that response, buffered parts included.
+      this.stopSending();
+      return;
+    }
     this.close(resetCause(initiator), errorCode);
     const listener = this.listener;
     if (listener !== null) listener.onReset(errorCode, initiator);
@@ -483,6 +489,20 @@ export class Http2Stream {
   }
 
   /** Closes by a reset: nothing more is delivered or sent. */
+  /** Our side may send nothing more (the peer's RST_STREAM NO_ERROR after its END_STREAM); delivery goes on. */
+  private stopSending(): void {
+    if (this.outboundState !== 'ended') this.outboundState = 'reset';
+    this.state = 'closed';
+    this.cause ??= 'endStream';
+    if (this.queuedBytes > 0) {
+      this.host.queuedBytesChanged(-this.queuedBytes);
+      this.queuedBytes = 0;
+    }
+    this.queuedWrites = 0;
+    // What is still buffered is delivered, then onEnd; the stream leaves the registry after it.
+    this.deliver();
+  }
+
   private close(cause: CloseCause, errorCode: number): void {
     this.cause = cause;
     this.code = errorCode;

@@ -196,6 +196,31 @@ for (const transport of ['in-memory duplex pair', 'TCP loopback'] as const) {
       await pair.close();
     });
 
+    it('RFC 9113 §8.1: a complete response followed by RST_STREAM(NO_ERROR) is delivered whole to a paused client, not discarded', async () => {
+      pair.onStream = (stream) => {
+        // Answer at once, before the request ends, then ask the client to stop sending.
+        stream.sendHeaders(RESPONSE);
+        stream.write(Buffer.from('early answer'));
+        stream.end(['x-done', 'yes']);
+        stream.resetAfterEnd(ErrorCode.NO_ERROR);
+      };
+      const stream = pair.client.request(request('/early'));
+      const collector = new Collector();
+      stream.setListener(collector);
+      stream.pause();
+      stream.write(Buffer.from('a request that is never finished'));
+      // The response and the reset are in: the data waits in the paused stream.
+      await eventually(() => stream.isClosed && stream.bufferedBytes > 0);
+      expect(collector.events).to.deep.equal(['headers']);
+      stream.resume();
+      await collector.done;
+      expect(collector.events).to.deep.equal(['headers', 'data', 'trailers', 'end']);
+      expect(collector.body.toString()).to.equal('early answer');
+      expect(value(collector.trailers, 'x-done')).to.equal('yes');
+      expect(() => stream.write(Buffer.from('more')), 'sending after the reset').to.throw(/not writable/);
+      await eventually(() => pair.client.stats.streams === 0 && pair.client.stats.queuedBytes === 0);
+    });
+
     describe('the four call shapes at HTTP/2 level', () => {
       it('request/response: one body each way, odd stream ids, both sides back to zero streams', async () => {
         const seen: Http2Stream[] = [];
