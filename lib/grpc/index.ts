@@ -58,7 +58,30 @@ export type { CallOptions, ClientOptions, ServiceClientConstructor, ClientMethod
 export { Channel } from './client/channel';
 export type { ChannelOptions } from './client/channel-options';
 export { ConnectivityState, ConnectivityState as connectivityState } from './client/connectivity-state';
-export { ChannelCredentials, credentials } from './client/credentials';
-export type { VerifyOptions } from './client/credentials';
+export { ChannelCredentials, CallCredentials, credentials } from './client/credentials';
+export type { VerifyOptions, CallMetadataGenerator, CallMetadataOptions, OAuth2Client } from './client/credentials';
 export { ClientUnaryCall, ClientReadableStream, ClientWritableStream, ClientDuplexStream } from './client/call-objects';
 export type { RequestCallback, ServiceError as ClientServiceError } from './client/call-objects';
+// client interceptors (grpc-js's API)
+export { InterceptingCall, InterceptorConfigurationError, ListenerBuilder, RequesterBuilder } from './client/interceptors';
+export type {
+  Interceptor,
+  InterceptorProvider,
+  InterceptorOptions,
+  InterceptingCallInterface,
+  InterceptingListener,
+  NextCall,
+  Listener,
+  FullListener,
+  MetadataListener,
+  MessageListener,
+  StatusListener,
+  Requester,
+  FullRequester,
+  MetadataRequester,
+  MessageRequester,
+  CloseRequester,
+  CancelRequester,
+  MessageContext,
+} from './client/interceptors';
+export type { CallMethodDefinition } from './client/call-options';

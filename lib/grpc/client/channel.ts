@@ -28,7 +28,8 @@ export class Channel {
   readonly options: ResolvedChannelOptions;
   private readonly connectSettings: ConnectSettings;
   private readonly scheme: 'http' | 'https';
-  private readonly authority: string;
+  /** @internal The :authority of requests. */
+  readonly authority: string;
   private state = ConnectivityState.IDLE;
   private subchannels: Subchannel[] = [];
   private resolving = false;

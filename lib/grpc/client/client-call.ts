@@ -18,6 +18,7 @@ import { statusFromHttpStatus, statusFromResetCode } from '../protocol/status-ma
 import { decodeStatusMessage } from '../protocol/status-message';
 import { formatTimeout } from '../protocol/timeout';
 import { isStatusCode, Status, type StatusObject } from '../status';
+import type { CallCredentials } from './credentials';
 
 /** One method as a client calls it. */
 export interface ClientMethod {
@@ -59,6 +60,8 @@ export interface CallHost {
   callEnded(): void;
   /** A fallback peer name before a connection is chosen. */
   readonly target: string;
+  /** The :authority of the requests (call credentials' service_url). */
+  readonly authority: string;
 }
 
 /** What a call starts from. */
@@ -70,6 +73,8 @@ export interface ClientCallOptions {
   waitForReady: boolean;
   /** Per-call request compression (grpc-js: metadata key grpc-internal-encoding-request). */
   encoding: Encoding | null;
+  /** Call credentials whose metadata is generated (and added) before the request is sent. */
+  credentials?: CallCredentials | null;
 }
 
 /** Requests bytes a call keeps for a transparent retry until the server answers (grpc-js: 256 KiB per call). */
@@ -80,6 +85,17 @@ const PENDING_WRITE_LIMIT = 64 * 1024;
 const MAX_TRANSPARENT_RETRIES = 8;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
+/** Status codes a call credentials plugin may not produce (gRFC A54; grpc-js's restrictControlPlaneStatusCode). */
+const CONTROL_PLANE_FORBIDDEN = new Set<Status>([
+  Status.OK,
+  Status.INVALID_ARGUMENT,
+  Status.NOT_FOUND,
+  Status.ALREADY_EXISTS,
+  Status.FAILED_PRECONDITION,
+  Status.ABORTED,
+  Status.OUT_OF_RANGE,
+  Status.DATA_LOSS,
+]);
 
 function onDeadline(call: ClientCall): void {
   call.cancelWithStatus(Status.DEADLINE_EXCEEDED, 'Deadline exceeded');
@@ -126,6 +142,7 @@ export class ClientCall implements StreamRequest, StreamListener {
   private readingPaused = false;
   private retries = 0;
   private messagesReceived = 0;
+  private readonly credentials: CallCredentials | null;
 
   constructor(
     private readonly host: CallHost,
@@ -134,6 +151,7 @@ export class ClientCall implements StreamRequest, StreamListener {
   ) {
     this.deadline = options.deadline;
     this.waitForReady = options.waitForReady;
+    this.credentials = options.credentials ?? null;
     this.requestEncoding = options.encoding ?? host.requestEncoding;
     this.prepared = host.requestHeaders(method.path);
     const headers: HeaderList = [];
@@ -158,10 +176,43 @@ export class ClientCall implements StreamRequest, StreamListener {
         }
         if (remaining <= MAX_TIMER_DELAY) this.deadlineTimer = setTimeout(onDeadline, remaining, this);
       }
-      this.host.pick(this);
+      if (this.credentials === null) this.host.pick(this);
+      else this.generateCredentials(this.credentials);
     } finally {
       this.starting = false;
     }
+  }
+
+  /** Runs the call credentials' generators, adds their metadata to the request headers, then picks. */
+  private generateCredentials(credentials: CallCredentials): void {
+    const path = this.method.path;
+    const service = path.slice(1, Math.max(1, path.lastIndexOf('/')));
+    const host = this.host.authority.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    credentials.generateMetadata({ method_name: path, service_url: `https://${host || 'localhost'}/${service}` }).then(
+      (metadata) => {
+        if (this.done) return;
+        if (metadata.get('authorization').length + (this.headers.includes('authorization') ? 1 : 0) > 1) {
+          this.cancelWithStatus(Status.INTERNAL, '"authorization" metadata cannot have multiple values');
+          return;
+        }
+        metadata.appendToHeaders(this.headers as string[]);
+        // The time spent generating counts against the deadline the server is told.
+        if (this.deadline !== Infinity && this.headers[0] === GRPC_TIMEOUT)
+          (this.headers as string[])[1] = formatTimeout(Math.max(1, this.deadline - Date.now()));
+        this.host.pick(this);
+      },
+      (error: Error & { code?: unknown }) => {
+        if (this.done) return;
+        let code = typeof error?.code === 'number' && isStatusCode(error.code) ? (error.code as Status) : Status.UNKNOWN;
+        let details = `Getting metadata from plugin failed with error: ${error?.message ?? String(error)}`;
+        // gRFC A54: codes a control plane must not produce become INTERNAL.
+        if (CONTROL_PLANE_FORBIDDEN.has(code)) {
+          details = `Invalid status from control plane: ${code} ${Status[code]} ${details}`;
+          code = Status.INTERNAL;
+        }
+        this.cancelWithStatus(code, details);
+      },
+    );
   }
 
   /** Whether the status has been delivered (or is about to be). */
