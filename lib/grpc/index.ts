@@ -85,3 +85,14 @@ export type {
   MessageContext,
 } from './client/interceptors';
 export type { CallMethodDefinition } from './client/call-options';
+// the async client API
+export { createAsyncClient, AbortError } from './client/async-client';
+export type {
+  AsyncClient,
+  AsyncClientBase,
+  AsyncCallOptions,
+  AsyncMethod,
+  AsyncServiceDefinition,
+  TypedMethodDefinition,
+  RequestStream,
+} from './client/async-client';

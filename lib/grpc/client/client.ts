@@ -23,8 +23,8 @@ const NO_OPTIONS: CallOptions = {};
 const NO_INTERCEPTORS: readonly Interceptor[] = [];
 const NO_PROVIDERS: readonly InterceptorProvider[] = [];
 
-/** The four call kinds, as (requestStream, responseStream). */
-const enum Kind {
+/** @internal The four call kinds. */
+export enum CallKind {
   Unary,
   ClientStream,
   ServerStream,
@@ -105,7 +105,7 @@ export class Client {
   ): ClientUnaryCall<Response> {
     const args = callbackArguments(metadata, options, callback);
     const call = new ClientUnaryCall<Response>(args.callback);
-    const core = this.startCall(Kind.Unary, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    const core = this.startCall(CallKind.Unary, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     core.sendMessage(argument, true);
     return call;
   }
@@ -121,7 +121,7 @@ export class Client {
   ): ClientWritableStream<Request, Response> {
     const args = callbackArguments(metadata, options, callback);
     const call = new ClientWritableStream<Request, Response>(args.callback);
-    this.startCall(Kind.ClientStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    this.startCall(CallKind.ClientStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     return call;
   }
 
@@ -136,7 +136,7 @@ export class Client {
   ): ClientReadableStream<Response> {
     const args = streamArguments(metadata, options);
     const call = new ClientReadableStream<Response>();
-    const core = this.startCall(Kind.ServerStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    const core = this.startCall(CallKind.ServerStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     core.sendMessage(argument, true);
     return call;
   }
@@ -151,12 +151,13 @@ export class Client {
   ): ClientDuplexStream<Request, Response> {
     const args = streamArguments(metadata, options);
     const call = new ClientDuplexStream<Request, Response>();
-    this.startCall(Kind.Bidi, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    this.startCall(CallKind.Bidi, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     return call;
   }
 
-  private startCall(
-    kind: Kind,
+  /** @internal Starts a call of any kind for a call object (or the async client's listeners). */
+  startCall(
+    kind: CallKind,
     call: CallObjectListener & { core: CallCore; cancel(): void },
     path: string,
     serialize: Serialize,
@@ -190,7 +191,7 @@ export class Client {
 
   /** A call through interceptors (only when some are configured). */
   private startIntercepted(
-    kind: Kind,
+    kind: CallKind,
     call: CallObjectListener & { core: CallCore },
     method: ClientMethod,
     metadata: Metadata | null,
@@ -198,8 +199,8 @@ export class Client {
   ): CallCore {
     const definition: CallMethodDefinition = {
       path: method.path,
-      requestStream: kind === Kind.ClientStream || kind === Kind.Bidi,
-      responseStream: kind === Kind.ServerStream || kind === Kind.Bidi,
+      requestStream: kind === CallKind.ClientStream || kind === CallKind.Bidi,
+      responseStream: kind === CallKind.ServerStream || kind === CallKind.Bidi,
       requestSerialize: method.requestSerialize,
       responseDeserialize: method.responseDeserialize,
     };
