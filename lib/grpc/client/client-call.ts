@@ -191,11 +191,11 @@ export class ClientCall implements StreamRequest, StreamListener {
     credentials.generateMetadata({ method_name: path, service_url: `https://${host || 'localhost'}/${service}` }).then(
       (metadata) => {
         if (this.done) return;
-        if (metadata.get('authorization').length + (this.headers.includes('authorization') ? 1 : 0) > 1) {
+        if (metadata.get('authorization').length + countHeader(this.headers, 'authorization') > 1) {
           this.cancelWithStatus(Status.INTERNAL, '"authorization" metadata cannot have multiple values');
           return;
         }
-        metadata.appendToHeaders(this.headers as string[]);
+        metadata.appendToHeaders(this.headers);
         // The time spent generating counts against the deadline the server is told.
         if (this.deadline !== Infinity && this.headers[0] === GRPC_TIMEOUT)
           (this.headers as string[])[1] = formatTimeout(Math.max(1, this.deadline - Date.now()));
@@ -547,6 +547,13 @@ export class ClientCall implements StreamRequest, StreamListener {
     if (this.starting) process.nextTick(deliverStatus, this.listener, status);
     else this.listener?.onReceiveStatus(status);
   }
+}
+
+/** How many times a header name occurs in a header list. */
+function countHeader(headers: HeaderList, name: string): number {
+  let count = 0;
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === name) count++;
+  return count;
 }
 
 function deliverStatus(listener: ClientCallListener | null, status: StatusObject): void {
