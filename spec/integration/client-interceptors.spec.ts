@@ -300,6 +300,31 @@ describe('integration: client interceptors (grpc-js API)', () => {
     }
   });
 
+  it('an interceptor that starts the call later (an async token fetch): messages and the half-close wait for it, in order', async () => {
+    const slowStart: Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          setTimeout(() => {
+            metadata.set('x-request', 'late');
+            next(metadata, listener);
+          }, 20);
+        },
+      });
+    const echo = client({ interceptors: [slowStart] });
+    const joined = await new Promise<{ message: string }>((resolve, reject) => {
+      const call = echo.ClientStreamingEcho((error: Error | null, value: { message: string }) => (error ? reject(error) : resolve(value)));
+      for (const message of ['a', 'b', 'c', 'd']) call.write({ message });
+      call.end();
+    });
+    expect(joined.message).to.equal('a,b,c,d');
+    const bidi = echo.BidirectionalStreamingEcho();
+    const done = collect<{ message: string }>(bidi);
+    for (let index = 0; index < 50; index++) bidi.write({ message: `m${index}` });
+    bidi.end();
+    expect((await done).map((value) => value.message)).to.deep.equal(Array.from({ length: 50 }, (_, index) => `m${index}`));
+    expect((await unaryCall(echo, 'one')).message).to.equal('one');
+  });
+
   it('flow control and cancellation pass through a chain: a 2000-message bidi call and a cancelled stream', async () => {
     const echo = client({ interceptors: [(options, nextCall) => new InterceptingCall(nextCall(options))] });
     const call = echo.BidirectionalStreamingEcho();
