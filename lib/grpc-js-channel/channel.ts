@@ -137,7 +137,6 @@ class GrpcJsCallAdapter implements ClientCallListener {
   private pendingStatus: StatusObject | null = null;
   private pendingWrite: (() => void) | null = null;
   private early: StatusObject | null = null;
-  private cancelling = false;
   /** Operations before start() (grpc-js starts first, but the interface allows it). */
   private queued: { message: Buffer; context: GrpcJsMessageContext | null }[] | null = null;
 
@@ -216,15 +215,9 @@ class GrpcJsCallAdapter implements ClientCallListener {
   }
 
   cancelWithStatus(status: grpcJs.status, details: string): void {
-    if (this.core !== null) {
-      // grpc-js reports a cancellation's status on a later tick, never inside cancel().
-      this.cancelling = true;
-      try {
-        this.core.cancelWithStatus(status as number as Status, details);
-      } finally {
-        this.cancelling = false;
-      }
-    } else this.early ??= { code: status as number as Status, details, metadata: new Metadata() };
+    // The core reports a cancellation's status on a later tick, as grpc-js does.
+    if (this.core !== null) this.core.cancelWithStatus(status as number as Status, details);
+    else this.early ??= { code: status as number as Status, details, metadata: new Metadata() };
   }
 
   getPeer(): string {
@@ -271,7 +264,6 @@ class GrpcJsCallAdapter implements ClientCallListener {
     }
     // grpc-js: an error status goes up at once; OK after every message has been read.
     if (status.code === Status.OK && this.unread.length > 0) this.pendingStatus = status;
-    else if (this.cancelling) process.nextTick(() => this.deliverStatus(status));
     else this.deliverStatus(status);
   }
 

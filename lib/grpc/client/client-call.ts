@@ -524,10 +524,12 @@ export class ClientCall implements StreamRequest, StreamListener {
       this.host.cancelPick(this);
       this.connection?.cancelStreamRequest(this);
     }
-    this.finish({ code, details, metadata: new Metadata() });
+    // As grpc-js: the status of a call ended from this side is reported on a later tick, never
+    // inside cancel() (callers such as nice-grpc's abort handling rely on it).
+    this.finish({ code, details, metadata: new Metadata() }, true);
   }
 
-  private finish(status: StatusObject): void {
+  private finish(status: StatusObject, later = false): void {
     if (this.done) return;
     this.done = true;
     if (this.deadlineTimer !== null) {
@@ -544,7 +546,7 @@ export class ClientCall implements StreamRequest, StreamListener {
     if (this.started) this.host.callEnded();
     // A call that fails inside start() (deadline already past, channel shut down, fail-fast) reports
     // on a later tick: the caller has not attached its listeners yet (grpc-js never reports synchronously).
-    if (this.starting) process.nextTick(deliverStatus, this.listener, status);
+    if (this.starting || later) process.nextTick(deliverStatus, this.listener, status);
     else this.listener?.onReceiveStatus(status);
   }
 }
