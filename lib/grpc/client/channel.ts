@@ -28,7 +28,7 @@ export class Channel {
   readonly options: ResolvedChannelOptions;
   private readonly connectSettings: ConnectSettings;
   private readonly scheme: 'http' | 'https';
-  /** @internal The :authority of requests. */
+  /** @internal The default :authority (grpc.default_authority, or the target's host:port). */
   readonly authority: string;
   private state = ConnectivityState.IDLE;
   private subchannels: Subchannel[] = [];
