@@ -27,7 +27,8 @@ export class Channel {
   /** @internal */
   readonly options: ResolvedChannelOptions;
   private readonly connectSettings: ConnectSettings;
-  private readonly scheme: 'http' | 'https';
+  /** @internal The :scheme of requests: https with TLS credentials, else http. */
+  readonly scheme: 'http' | 'https';
   /** @internal The default :authority (grpc.default_authority, or the target's host:port). */
   readonly authority: string;
   private state = ConnectivityState.IDLE;
