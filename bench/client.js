@@ -4,7 +4,9 @@
 // Our client and grpc-js's client against the same Echo server (ours, then grpc-js's), the server
 // pinned to CPU 1 and each client run pinned to CPU 0, in alternating rounds. Reports medians of
 // calls/s, mean/p99 latency, client CPU per call and the client's peak RSS, with ratios ours/grpc-js.
-// Env: BENCH_QUICK=1 (one short round), BENCH_ROUNDS=N, CLIENT_SERVERS=ours,grpc-js, STREAM_COUNT=N.
+// Env: BENCH_QUICK=1 (one short round), BENCH_ROUNDS=N, CLIENT_SERVERS=ours,grpc-js, STREAM_COUNT=N,
+// CLIENT_KINDS=ours,grpc-js[,ours-intercepted,ours-async] (each compared with grpc-js),
+// CLIENT_POINTS=unary-c1,unary-m100,server-streaming,bidi-ping-pong.
 
 const path = require('node:path');
 const proc = require('./lib/proc');
@@ -16,9 +18,10 @@ const CLIENT_CPU = 0;
 const QUICK = !!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0';
 const ROUNDS = Number(process.env.BENCH_ROUNDS) || (QUICK ? 1 : 3);
 const TIMING = QUICK ? { warmup: 200, duration: 700 } : { warmup: 400, duration: 1500 };
-const CLIENTS = ['ours', 'grpc-js'];
+const CLIENTS = (process.env.CLIENT_KINDS || 'ours,grpc-js').split(',');
+if (!CLIENTS.includes('grpc-js')) CLIENTS.push('grpc-js');
 const SERVERS = { ours: 'servers/h2grpc-server.js', 'grpc-js': 'servers/grpc-js-server.js' };
-const POINTS = ['unary-c1', 'unary-m100', 'server-streaming', 'bidi-ping-pong'];
+const POINTS = (process.env.CLIENT_POINTS || 'unary-c1,unary-m100,server-streaming,bidi-ping-pong').split(',');
 const LOAD = path.join(__dirname, 'lib', 'client-load.js');
 
 function progress(message) {
@@ -49,7 +52,7 @@ async function main() {
     });
     try {
       for (const point of POINTS) {
-        const runs = { ours: [], 'grpc-js': [] };
+        const runs = Object.fromEntries(CLIENTS.map((client) => [client, []]));
         for (const client of CLIENTS) await runLoad(client, server.port, point); // warm-up run each
         for (let round = 0; round < ROUNDS; round++) {
           for (const client of round % 2 === 0 ? CLIENTS : [...CLIENTS].reverse()) {
@@ -65,7 +68,7 @@ async function main() {
           p99: median(runs[client].map((r) => r.latency.p99)),
           rss: Math.max(...runs[client].map((r) => r.peakRssMiB)),
         });
-        rows.push({ server: serverName, point, ours: summary('ours'), grpcJs: summary('grpc-js') });
+        for (const client of CLIENTS) if (client !== 'grpc-js') rows.push({ server: serverName, point, client, ours: summary(client), grpcJs: summary('grpc-js') });
       }
     } finally {
       await proc.stopServer(server);
@@ -73,12 +76,12 @@ async function main() {
   }
   const unit = (point) => (point === 'server-streaming' ? 'msgs' : point === 'bidi-ping-pong' ? 'round trips' : 'calls');
   const lines = [
-    '| server | point | ours /s | grpc-js /s | ratio | ours CPU µs/unit | grpc-js CPU µs/unit | CPU ratio | ours mean / p99 ms | grpc-js mean / p99 ms | ours peak RSS MiB | grpc-js peak RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| server | point | ${CLIENTS.length > 2 ? 'client | ' : ''}ours /s | grpc-js /s | ratio | ours CPU µs/unit | grpc-js CPU µs/unit | CPU ratio | ours mean / p99 ms | grpc-js mean / p99 ms | ours peak RSS MiB | grpc-js peak RSS MiB |`,
+    `|---|---|${CLIENTS.length > 2 ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|`,
   ];
-  for (const { server, point, ours, grpcJs } of rows) {
+  for (const { server, point, client, ours, grpcJs } of rows) {
     lines.push(
-      `| ${server} | ${point} (${unit(point)}) | ${fmt(ours.rate)} | ${fmt(grpcJs.rate)} | ${(ours.rate / grpcJs.rate).toFixed(2)}x | ${fmt(ours.cpu)} | ${fmt(grpcJs.cpu)} | ${(ours.cpu / grpcJs.cpu).toFixed(2)}x | ${fmt(ours.mean)} / ${fmt(ours.p99)} | ${fmt(grpcJs.mean)} / ${fmt(grpcJs.p99)} | ${fmt(ours.rss)} | ${fmt(grpcJs.rss)} |`,
+      `| ${server} | ${point} (${unit(point)}) | ${CLIENTS.length > 2 ? `${client} | ` : ''}${fmt(ours.rate)} | ${fmt(grpcJs.rate)} | ${(ours.rate / grpcJs.rate).toFixed(2)}x | ${fmt(ours.cpu)} | ${fmt(grpcJs.cpu)} | ${(ours.cpu / grpcJs.cpu).toFixed(2)}x | ${fmt(ours.mean)} / ${fmt(ours.p99)} | ${fmt(grpcJs.mean)} / ${fmt(grpcJs.p99)} | ${fmt(ours.rss)} | ${fmt(grpcJs.rss)} |`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');

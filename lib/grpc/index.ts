@@ -61,7 +61,41 @@ export { Channel } from './client/channel';
 export type { ChannelOptions, Dialer } from './client/channel-options';
 export { inMemoryDialer } from './in-memory';
 export { ConnectivityState, ConnectivityState as connectivityState } from './client/connectivity-state';
-export { ChannelCredentials, credentials } from './client/credentials';
-export type { VerifyOptions } from './client/credentials';
+export { ChannelCredentials, CallCredentials, credentials } from './client/credentials';
+export type { VerifyOptions, CallMetadataGenerator, CallMetadataOptions, OAuth2Client } from './client/credentials';
 export { ClientUnaryCall, ClientReadableStream, ClientWritableStream, ClientDuplexStream } from './client/call-objects';
 export type { RequestCallback, ServiceError as ClientServiceError } from './client/call-objects';
+// client interceptors (grpc-js's API)
+export { InterceptingCall, InterceptorConfigurationError, ListenerBuilder, RequesterBuilder } from './client/interceptors';
+export type {
+  Interceptor,
+  InterceptorProvider,
+  InterceptorOptions,
+  InterceptingCallInterface,
+  InterceptingListener,
+  NextCall,
+  Listener,
+  FullListener,
+  MetadataListener,
+  MessageListener,
+  StatusListener,
+  Requester,
+  FullRequester,
+  MetadataRequester,
+  MessageRequester,
+  CloseRequester,
+  CancelRequester,
+  MessageContext,
+} from './client/interceptors';
+export type { CallMethodDefinition } from './client/call-options';
+// the async client API
+export { createAsyncClient, AbortError } from './client/async-client';
+export type {
+  AsyncClient,
+  AsyncClientBase,
+  AsyncCallOptions,
+  AsyncMethod,
+  AsyncServiceDefinition,
+  TypedMethodDefinition,
+  RequestStream,
+} from './client/async-client';

@@ -109,15 +109,24 @@ for (const [name, start] of [
       await eventually(() => peer.cancelled > cancelledBefore);
     });
 
-    it('cancel() ends the call with CANCELLED and the server sees it cancelled', async () => {
+    it('cancel() ends the call with CANCELLED (on a later tick) and the server sees it cancelled', async () => {
       const cancelledBefore = peer.cancelled;
+      let settled = false;
+      let callbackInsideCancel: boolean | null = null;
+      // The connection is up, so the cancelled call has reached the server (also when run alone).
+      await unaryCall(client, 'warm');
       const error = await callFailure(
         new Promise((resolve, reject) => {
           const call = client.UnaryEcho({ message: 'sleep' }, (failure: Error | null, value: unknown) => (failure ? reject(failure) : resolve(value)));
           call.on('metadata', () => {});
-          setImmediate(() => call.cancel());
-        }),
+          setImmediate(() => {
+            call.cancel();
+            // As grpc-js: the callback comes on a later tick, never inside cancel().
+            callbackInsideCancel = settled;
+          });
+        }).finally(() => (settled = true)),
       );
+      expect(callbackInsideCancel).to.equal(false);
       expect(error.code).to.equal(Status.CANCELLED);
       await eventually(() => peer.cancelled > cancelledBefore);
     });

@@ -196,7 +196,7 @@ describe('integration: our client channel (connections, GOAWAY, reconnects, keep
 
   it('options that are not implemented throw when the client is created', () => {
     const { credentials } = require('../../lib') as typeof import('../../lib');
-    expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { interceptors: [] })).to.throw(/interceptors are not supported yet/);
+    expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { interceptors: 'x' as never })).to.throw(/must be an array/);
     expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { 'grpc.enable_retries': 1 })).to.throw(/retries/);
     expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { 'grpc.http_proxy': 'x' })).to.throw(/not supported/);
     expect(() => new EchoClient('127.0.0.1:1', credentials.createInsecure(), { 'grpc.lb_policy_name': 'grpclb' })).to.throw(/not supported/);

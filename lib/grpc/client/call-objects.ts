@@ -3,7 +3,7 @@ import { Duplex, Readable, Writable } from 'node:stream';
 import type { HeaderList } from '../../transport';
 import { Metadata } from '../metadata';
 import { GrpcError, Status, type StatusObject } from '../status';
-import type { ClientCall } from './client-call';
+import type { CallCore } from './intercepted-call';
 
 /** The error a failed call reports (grpc-js's ServiceError): an Error with code, details and metadata. */
 export type ServiceError = GrpcError;
@@ -25,7 +25,7 @@ class ResponseCollector<Response> {
 
   constructor(readonly callback: RequestCallback<Response>) {}
 
-  take(core: ClientCall, message: unknown): void {
+  take(core: CallCore, message: unknown): void {
     if (++this.received > 1) {
       core.cancelWithStatus(Status.UNIMPLEMENTED, 'Too many responses received');
       return;
@@ -50,7 +50,7 @@ class ResponseCollector<Response> {
  */
 export class ClientUnaryCall<Response = unknown> extends EventEmitter {
   /** @internal */
-  core!: ClientCall;
+  core!: CallCore;
   private readonly collector: ResponseCollector<Response>;
 
   /** @internal */
@@ -70,7 +70,7 @@ export class ClientUnaryCall<Response = unknown> extends EventEmitter {
   }
 
   /** @internal */
-  onReceiveMetadata(headers: HeaderList): void {
+  onReceiveMetadata(headers: HeaderList | Metadata): void {
     emitMetadata(this, headers);
   }
   /** @internal */
@@ -89,7 +89,7 @@ export class ClientUnaryCall<Response = unknown> extends EventEmitter {
 /** grpc-js's ClientReadableStream: response messages as an object-mode Readable, with flow control. */
 export class ClientReadableStream<Response = unknown> extends Readable {
   /** @internal */
-  core!: ClientCall;
+  core!: CallCore;
 
   /** @internal */
   constructor() {
@@ -112,7 +112,7 @@ export class ClientReadableStream<Response = unknown> extends Readable {
   }
 
   /** @internal */
-  onReceiveMetadata(headers: HeaderList): void {
+  onReceiveMetadata(headers: HeaderList | Metadata): void {
     emitMetadata(this, headers);
   }
   /** @internal */
@@ -131,7 +131,7 @@ export class ClientReadableStream<Response = unknown> extends Readable {
 /** grpc-js's ClientWritableStream: request messages through an object-mode Writable; the response goes to the callback. */
 export class ClientWritableStream<Request = unknown, Response = unknown> extends Writable {
   /** @internal */
-  core!: ClientCall;
+  core!: CallCore;
   private readonly collector: ResponseCollector<Response>;
   /** @internal */
   writeCallback: ((error?: Error | null) => void) | null = null;
@@ -164,7 +164,7 @@ export class ClientWritableStream<Request = unknown, Response = unknown> extends
   }
 
   /** @internal */
-  onReceiveMetadata(headers: HeaderList): void {
+  onReceiveMetadata(headers: HeaderList | Metadata): void {
     emitMetadata(this, headers);
   }
   /** @internal */
@@ -186,7 +186,7 @@ export class ClientWritableStream<Request = unknown, Response = unknown> extends
 /** grpc-js's ClientDuplexStream: request messages written, response messages read, both in object mode. */
 export class ClientDuplexStream<Request = unknown, Response = unknown> extends Duplex {
   /** @internal */
-  core!: ClientCall;
+  core!: CallCore;
   /** @internal */
   writeCallback: ((error?: Error | null) => void) | null = null;
 
@@ -222,7 +222,7 @@ export class ClientDuplexStream<Request = unknown, Response = unknown> extends D
   }
 
   /** @internal */
-  onReceiveMetadata(headers: HeaderList): void {
+  onReceiveMetadata(headers: HeaderList | Metadata): void {
     emitMetadata(this, headers);
   }
   /** @internal */
@@ -242,7 +242,7 @@ export class ClientDuplexStream<Request = unknown, Response = unknown> extends D
 
 /** The writing side of client-streaming and bidi calls. */
 interface CallWriter {
-  readonly core: ClientCall;
+  readonly core: CallCore;
   writeCallback: ((error?: Error | null) => void) | null;
 }
 
@@ -273,6 +273,6 @@ function finishReadable(stream: Readable, status: StatusObject): void {
 }
 
 /** 'metadata' with the response headers as Metadata, built only when someone listens. */
-function emitMetadata(call: EventEmitter, headers: HeaderList): void {
-  if (call.listenerCount('metadata') > 0) call.emit('metadata', Metadata.fromHeaders(headers));
+function emitMetadata(call: EventEmitter, headers: HeaderList | Metadata): void {
+  if (call.listenerCount('metadata') > 0) call.emit('metadata', headers instanceof Metadata ? headers : Metadata.fromHeaders(headers));
 }

@@ -141,7 +141,7 @@ function lbPolicy(options: ChannelOptions): 'pick_first' | 'round_robin' {
 export function resolveChannelOptions(options: ChannelOptions = {}): ResolvedChannelOptions {
   for (const key of Object.keys(options)) {
     if (options[key] === undefined || IMPLEMENTED.has(key) || NO_EFFECT.has(key)) continue;
-    if (key === 'interceptors' || key === 'interceptor_providers') throw new Error(`client option "${key}": client interceptors are not supported yet`);
+    if (key === 'interceptors' || key === 'interceptor_providers') throw new Error(`"${key}" is a Client option, not a Channel option`);
     if (key === 'channelOverride' || key === 'channelFactoryOverride') throw new Error(`client option "${key}" is not supported yet`);
     if (key.startsWith('grpc.') || key.startsWith('grpc-node.') || key.startsWith('h2grpc.') || key === 'callInvocationTransformer') {
       throw new Error(`channel option "${key}" is not supported by h2grpc's client`);

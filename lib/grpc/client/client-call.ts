@@ -19,6 +19,7 @@ import { statusFromHttpStatus, statusFromResetCode } from '../protocol/status-ma
 import { decodeStatusMessage } from '../protocol/status-message';
 import { formatTimeout } from '../protocol/timeout';
 import { isStatusCode, Status, type StatusObject } from '../status';
+import type { CallCredentials } from './credentials';
 
 /** One method as a client calls it. */
 export interface ClientMethod {
@@ -60,6 +61,8 @@ export interface CallHost {
   callEnded(): void;
   /** A fallback peer name before a connection is chosen. */
   readonly target: string;
+  /** The :authority of the requests (call credentials' service_url). */
+  readonly authority: string;
 }
 
 /** What a call starts from. */
@@ -71,6 +74,8 @@ export interface ClientCallOptions {
   waitForReady: boolean;
   /** Per-call request compression (grpc-js: metadata key grpc-internal-encoding-request). */
   encoding: Encoding | null;
+  /** Call credentials whose metadata is generated (and added) before the request is sent. */
+  credentials?: CallCredentials | null;
 }
 
 /** Requests bytes a call keeps for a transparent retry until the server answers (grpc-js: 256 KiB per call). */
@@ -81,6 +86,17 @@ const PENDING_WRITE_LIMIT = 64 * 1024;
 const MAX_TRANSPARENT_RETRIES = 8;
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 const EMPTY = Buffer.alloc(0);
+/** Status codes a call credentials plugin may not produce (gRFC A54; grpc-js's restrictControlPlaneStatusCode). */
+const CONTROL_PLANE_FORBIDDEN = new Set<Status>([
+  Status.OK,
+  Status.INVALID_ARGUMENT,
+  Status.NOT_FOUND,
+  Status.ALREADY_EXISTS,
+  Status.FAILED_PRECONDITION,
+  Status.ABORTED,
+  Status.OUT_OF_RANGE,
+  Status.DATA_LOSS,
+]);
 
 function onDeadline(call: ClientCall): void {
   call.cancelWithStatus(Status.DEADLINE_EXCEEDED, 'Deadline exceeded');
@@ -127,6 +143,7 @@ export class ClientCall implements StreamRequest, StreamListener {
   private readingPaused = false;
   private retries = 0;
   private messagesReceived = 0;
+  private readonly credentials: CallCredentials | null;
 
   constructor(
     private readonly host: CallHost,
@@ -135,6 +152,7 @@ export class ClientCall implements StreamRequest, StreamListener {
   ) {
     this.deadline = options.deadline;
     this.waitForReady = options.waitForReady;
+    this.credentials = options.credentials ?? null;
     this.requestEncoding = options.encoding ?? host.requestEncoding;
     this.prepared = host.requestHeaders(method.path);
     const headers: HeaderList = [];
@@ -159,10 +177,43 @@ export class ClientCall implements StreamRequest, StreamListener {
         }
         if (remaining <= MAX_TIMER_DELAY) this.deadlineTimer = setTimeout(onDeadline, remaining, this);
       }
-      this.host.pick(this);
+      if (this.credentials === null) this.host.pick(this);
+      else this.generateCredentials(this.credentials);
     } finally {
       this.starting = false;
     }
+  }
+
+  /** Runs the call credentials' generators, adds their metadata to the request headers, then picks. */
+  private generateCredentials(credentials: CallCredentials): void {
+    const path = this.method.path;
+    const service = path.slice(1, Math.max(1, path.lastIndexOf('/')));
+    const host = this.host.authority.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    credentials.generateMetadata({ method_name: path, service_url: `https://${host || 'localhost'}/${service}` }).then(
+      (metadata) => {
+        if (this.done) return;
+        if (metadata.get('authorization').length + countHeader(this.headers, 'authorization') > 1) {
+          this.cancelWithStatus(Status.INTERNAL, '"authorization" metadata cannot have multiple values');
+          return;
+        }
+        metadata.appendToHeaders(this.headers);
+        // The time spent generating counts against the deadline the server is told.
+        if (this.deadline !== Infinity && this.headers[0] === GRPC_TIMEOUT)
+          (this.headers as string[])[1] = formatTimeout(Math.max(1, this.deadline - Date.now()));
+        this.host.pick(this);
+      },
+      (error: Error & { code?: unknown }) => {
+        if (this.done) return;
+        let code = typeof error?.code === 'number' && isStatusCode(error.code) ? (error.code as Status) : Status.UNKNOWN;
+        let details = `Getting metadata from plugin failed with error: ${error?.message ?? String(error)}`;
+        // gRFC A54: codes a control plane must not produce become INTERNAL.
+        if (CONTROL_PLANE_FORBIDDEN.has(code)) {
+          details = `Invalid status from control plane: ${code} ${Status[code]} ${details}`;
+          code = Status.INTERNAL;
+        }
+        this.cancelWithStatus(code, details);
+      },
+    );
   }
 
   /** Whether the status has been delivered (or is about to be). */
@@ -465,10 +516,12 @@ export class ClientCall implements StreamRequest, StreamListener {
       this.host.cancelPick(this);
       this.connection?.cancelStreamRequest(this);
     }
-    this.finish({ code, details, metadata: new Metadata() });
+    // As grpc-js: the status of a call ended from this side is reported on a later tick, never
+    // inside cancel() (callers such as nice-grpc's abort handling rely on it).
+    this.finish({ code, details, metadata: new Metadata() }, true);
   }
 
-  private finish(status: StatusObject): void {
+  private finish(status: StatusObject, later = false): void {
     if (this.done) return;
     this.done = true;
     if (this.deadlineTimer !== null) {
@@ -485,9 +538,16 @@ export class ClientCall implements StreamRequest, StreamListener {
     if (this.started) this.host.callEnded();
     // A call that fails inside start() (deadline already past, channel shut down, fail-fast) reports
     // on a later tick: the caller has not attached its listeners yet (grpc-js never reports synchronously).
-    if (this.starting) process.nextTick(deliverStatus, this.listener, status);
+    if (this.starting || later) process.nextTick(deliverStatus, this.listener, status);
     else this.listener?.onReceiveStatus(status);
   }
+}
+
+/** How many times a header name occurs in a header list. */
+function countHeader(headers: HeaderList, name: string): number {
+  let count = 0;
+  for (let index = 0; index < headers.length; index += 2) if (headers[index] === name) count++;
+  return count;
 }
 
 function deliverStatus(listener: ClientCallListener | null, status: StatusObject): void {

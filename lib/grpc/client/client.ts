@@ -1,34 +1,35 @@
-import { isSupportedEncoding, type Encoding } from '../compression';
 import { Metadata, toMetadata } from '../metadata';
 import { ClientDuplexStream, ClientReadableStream, ClientUnaryCall, ClientWritableStream, type RequestCallback } from './call-objects';
+import { type CallMethodDefinition, type CallOptions, callCoreOptions, checkCallOptions } from './call-options';
 import { Channel } from './channel';
 import type { ChannelOptions } from './channel-options';
-import type { ClientCall, ClientCallListener, ClientMethod } from './client-call';
+import type { ClientMethod } from './client-call';
 import { ConnectivityState } from './connectivity-state';
-import type { ChannelCredentials } from './credentials';
+import type { CallCredentials, ChannelCredentials } from './credentials';
+import { type CallCore, type CallObjectListener, InterceptedCall, selectInterceptors } from './intercepted-call';
+import { type Interceptor, InterceptorConfigurationError, type InterceptorProvider } from './interceptors';
 
-/** grpc-js's CallOptions: what a single call may set. */
-export interface CallOptions {
-  /** When the call fails with DEADLINE_EXCEEDED: a Date, a Date.now()-based number of ms, or Infinity. */
-  deadline?: Date | number;
-  /**
-   * A server call this call is made for: its deadline applies (if sooner) and its cancellation
-   * cancels this call (grpc-js's default propagate_flags).
-   */
-  parent?: { getDeadline?(): Date | number; on?(event: 'cancelled', listener: () => void): unknown } | null;
-  /** Only grpc-js's default (propagate deadline and cancellation) is implemented. */
-  propagate_flags?: number;
-  [key: string]: unknown;
-}
+export type { CallOptions } from './call-options';
 
 /** grpc-js's ClientOptions: channel options plus client-only ones. */
-export type ClientOptions = ChannelOptions;
+export interface ClientOptions extends ChannelOptions {
+  /** Interceptors for every call of this client (unless a call gives its own). */
+  interceptors?: Interceptor[];
+  /** Interceptor providers (method definition → interceptor) for every call of this client. */
+  interceptor_providers?: InterceptorProvider[];
+}
 
-/** grpc-js's default propagate_flags: deadline | census stats | census tracing | cancellation. */
-const DEFAULT_PROPAGATE_FLAGS = 0xffff;
-/** The metadata key grpc-js reads a per-call request compression from. */
-const CALL_ENCODING_KEY = 'grpc-internal-encoding-request';
 const NO_OPTIONS: CallOptions = {};
+const NO_INTERCEPTORS: readonly Interceptor[] = [];
+const NO_PROVIDERS: readonly InterceptorProvider[] = [];
+
+/** @internal The four call kinds. */
+export enum CallKind {
+  Unary,
+  ClientStream,
+  ServerStream,
+  Bidi,
+}
 
 type Serialize = (value: never) => Buffer;
 type Deserialize = (data: Buffer) => unknown;
@@ -41,9 +42,24 @@ export class Client {
   private readonly channel: Channel;
   /** One ClientMethod per path, so a call allocates none. */
   private readonly methods = new Map<string, ClientMethod>();
+  private readonly interceptors: readonly Interceptor[];
+  private readonly interceptorProviders: readonly InterceptorProvider[];
+  /** The channel credentials' call credentials (combineChannelCredentials), or null. */
+  private readonly callCredentials: CallCredentials | null;
 
   constructor(address: string, credentials: ChannelCredentials, options: ClientOptions = {}) {
-    this.channel = new Channel(address, credentials, options);
+    const { interceptors, interceptor_providers: providers, ...channelOptions } = options;
+    if (interceptors !== undefined && !Array.isArray(interceptors)) throw new TypeError('client option "interceptors" must be an array');
+    if (providers !== undefined && !Array.isArray(providers)) throw new TypeError('client option "interceptor_providers" must be an array');
+    this.interceptors = interceptors ?? NO_INTERCEPTORS;
+    this.interceptorProviders = providers ?? NO_PROVIDERS;
+    if (this.interceptors.length > 0 && this.interceptorProviders.length > 0) {
+      throw new InterceptorConfigurationError(
+        'Both interceptors and interceptor_providers were passed as options to the client constructor. Only one of these is allowed.',
+      );
+    }
+    this.channel = new Channel(address, credentials, channelOptions);
+    this.callCredentials = credentials.callCredentials;
   }
 
   /** Closes the client's channel: new calls fail, running ones finish. */
@@ -89,7 +105,7 @@ export class Client {
   ): ClientUnaryCall<Response> {
     const args = callbackArguments(metadata, options, callback);
     const call = new ClientUnaryCall<Response>(args.callback);
-    const core = this.startCall(call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    const core = this.startCall(CallKind.Unary, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     core.sendMessage(argument, true);
     return call;
   }
@@ -105,7 +121,7 @@ export class Client {
   ): ClientWritableStream<Request, Response> {
     const args = callbackArguments(metadata, options, callback);
     const call = new ClientWritableStream<Request, Response>(args.callback);
-    this.startCall(call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    this.startCall(CallKind.ClientStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     return call;
   }
 
@@ -120,7 +136,7 @@ export class Client {
   ): ClientReadableStream<Response> {
     const args = streamArguments(metadata, options);
     const call = new ClientReadableStream<Response>();
-    const core = this.startCall(call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    const core = this.startCall(CallKind.ServerStream, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     core.sendMessage(argument, true);
     return call;
   }
@@ -135,79 +151,73 @@ export class Client {
   ): ClientDuplexStream<Request, Response> {
     const args = streamArguments(metadata, options);
     const call = new ClientDuplexStream<Request, Response>();
-    this.startCall(call, method, serialize as Serialize, deserialize, args.metadata, args.options);
+    this.startCall(CallKind.Bidi, call, method, serialize as Serialize, deserialize, args.metadata, args.options);
     return call;
   }
 
-  private startCall(
-    call: ClientCallListener & { core: ClientCall; cancel(): void },
+  /** @internal Starts a call of any kind for a call object (or the async client's listeners). */
+  startCall(
+    kind: CallKind,
+    call: CallObjectListener & { core: CallCore; cancel(): void },
     path: string,
     serialize: Serialize,
     deserialize: Deserialize,
     metadata: Metadata | null,
     options: CallOptions,
-  ): ClientCall {
+  ): CallCore {
     checkCallOptions(options);
-    let deadline = toDeadline(options.deadline);
-    const parent = options.parent;
-    if (parent != null && typeof parent.getDeadline === 'function') deadline = Math.min(deadline, toDeadline(parent.getDeadline()));
-    let encoding: Encoding | null = null;
-    if (metadata !== null && metadata.size > 0) {
-      const requested = metadata.get(CALL_ENCODING_KEY);
-      if (requested.length > 0) {
-        const name = String(requested[0]);
-        if (!isSupportedEncoding(name)) throw new Error(`unsupported request compression "${name}" (identity, deflate, gzip)`);
-        encoding = name;
-        metadata = metadata.clone();
-        metadata.remove(CALL_ENCODING_KEY);
-      }
-    }
     let method = this.methods.get(path);
     if (method === undefined || method.requestSerialize !== serialize || method.responseDeserialize !== deserialize) {
       method = { path, requestSerialize: serialize as (value: unknown) => Buffer, responseDeserialize: deserialize };
       this.methods.set(path, method);
     }
-    const core = this.channel.createCall(method, {
-      deadline,
-      metadata,
-      waitForReady: metadata?.getOptions().waitForReady === true,
-      encoding,
-    });
-    call.core = core;
-    core.start(call);
+    let core: CallCore;
+    if (
+      this.interceptors.length === 0 &&
+      this.interceptorProviders.length === 0 &&
+      options.interceptors === undefined &&
+      options.interceptor_providers === undefined
+    ) {
+      const plain = this.channel.createCall(method, callCoreOptions(metadata, options, this.callCredentials));
+      call.core = core = plain;
+      plain.start(call);
+    } else {
+      core = this.startIntercepted(kind, call, method, metadata, options);
+    }
+    const parent = options.parent;
     if (parent != null && typeof parent.on === 'function') parent.on('cancelled', () => call.cancel());
     return core;
   }
-}
 
-function checkCallOptions(options: CallOptions): void {
-  for (const key of Object.keys(options)) {
-    if (options[key] === undefined) continue;
-    switch (key) {
-      case 'deadline':
-      case 'parent':
-        break;
-      case 'propagate_flags':
-        if (options.propagate_flags !== DEFAULT_PROPAGATE_FLAGS) throw new Error('CallOptions.propagate_flags: only the default is supported yet');
-        break;
-      case 'host':
-        throw new Error('CallOptions.host is not supported yet (use the grpc.default_authority channel option)');
-      case 'credentials':
-        throw new Error('CallOptions.credentials: call credentials are not supported yet');
-      case 'interceptors':
-      case 'interceptor_providers':
-        throw new Error(`CallOptions.${key}: client interceptors are not supported yet`);
-      default:
-        throw new Error(`CallOptions.${key} is not supported`);
-    }
+  /** A call through interceptors (only when some are configured). */
+  private startIntercepted(
+    kind: CallKind,
+    call: CallObjectListener & { core: CallCore },
+    method: ClientMethod,
+    metadata: Metadata | null,
+    options: CallOptions,
+  ): CallCore {
+    const definition: CallMethodDefinition = {
+      path: method.path,
+      requestStream: kind === CallKind.ClientStream || kind === CallKind.Bidi,
+      responseStream: kind === CallKind.ServerStream || kind === CallKind.Bidi,
+      requestSerialize: method.requestSerialize,
+      responseDeserialize: method.responseDeserialize,
+    };
+    const interceptors = selectInterceptors(
+      {
+        clientInterceptors: this.interceptors,
+        clientInterceptorProviders: this.interceptorProviders,
+        callInterceptors: options.interceptors ?? NO_INTERCEPTORS,
+        callInterceptorProviders: options.interceptor_providers ?? NO_PROVIDERS,
+      },
+      definition,
+    );
+    const intercepted = new InterceptedCall(this.channel, method, definition, this.callCredentials, interceptors, options, call);
+    call.core = intercepted;
+    intercepted.start(metadata ?? new Metadata());
+    return intercepted;
   }
-}
-
-function toDeadline(deadline: Date | number | undefined): number {
-  if (deadline === undefined || deadline === null) return Infinity;
-  const value = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError('CallOptions.deadline must be a Date or a number');
-  return value;
 }
 
 function isMetadataArgument(value: unknown): boolean {

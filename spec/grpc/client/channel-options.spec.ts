@@ -25,7 +25,7 @@ describe('client channel options', () => {
   });
 
   it('options grpc-js knows and we do not implement throw; harmless tuning knobs are accepted', () => {
-    expect(() => resolveChannelOptions({ interceptor_providers: [] })).to.throw(/not supported yet/);
+    expect(() => resolveChannelOptions({ interceptor_providers: [] })).to.throw(/a Client option/);
     expect(() => resolveChannelOptions({ channelOverride: {} })).to.throw(/not supported yet/);
     expect(() => resolveChannelOptions({ 'grpc.max_connection_age_ms': 1 })).to.throw(/not supported/);
     expect(() => resolveChannelOptions({ 'grpc.default_compression_algorithm': 7 })).to.throw(/not supported/);
