@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import * as h2grpc from '../../lib';
 import { CallCredentials, credentials, Metadata, Status } from '../../lib';
 import { type AnyClient, callFailure, echoDefinition, EchoClient, unaryCall } from '../support/client-peers';
-import { makeCertificates } from '../support/test-certificates';
+import { interopCertificates } from '../support/certificates';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const grpcJsEcho = (grpcJs.loadPackageDefinition(echoDefinition) as any).grpc.examples.echo.Echo;
@@ -150,7 +150,7 @@ describe('integration: call credentials (grpc-js semantics)', () => {
 
   describe('over TLS', function () {
     this.timeout(30_000);
-    const certificates = makeCertificates();
+    const certificates = interopCertificates();
     let tlsServer: grpcJs.Server;
     let tlsPort: number;
 

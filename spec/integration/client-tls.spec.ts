@@ -3,11 +3,11 @@ import * as grpcJs from '@grpc/grpc-js';
 import { credentials, Status } from '../../lib';
 import { type AnyClient, callFailure, echoDefinition, EchoClient, unaryCall } from '../support/client-peers';
 import { echoImplementation } from '../../examples/echo-service';
-import { makeCertificates } from '../support/test-certificates';
+import { interopCertificates } from '../support/certificates';
 
 describe('integration: our client over TLS (ALPN h2) → a grpc-js TLS server', function () {
   this.timeout(30_000);
-  const certificates = makeCertificates();
+  const certificates = interopCertificates();
   let server: grpcJs.Server;
   let port: number;
   const clients: AnyClient[] = [];

@@ -18,6 +18,8 @@ export interface TestPki {
   client: Identity;
   /** A client identity signed by a CA the server does not trust. */
   strangerClient: Identity;
+  /** A server identity for foo.test.google.fr (the interop tests' grpc.ssl_target_name_override name). */
+  interopServer: Identity;
 }
 
 let cached: TestPki | null = null;
@@ -83,6 +85,7 @@ export function testPki(): TestPki {
     signed('server2', 'h2grpc test server 2', 'ca', serverExtensions);
     signed('client', 'h2grpc test client', 'ca', 'extendedKeyUsage=clientAuth\n');
     signed('stranger', 'stranger client', 'stranger-ca', 'extendedKeyUsage=clientAuth\n');
+    signed('interop', 'foo.test.google.fr', 'ca', 'subjectAltName=DNS:foo.test.google.fr,DNS:*.test.google.fr\nextendedKeyUsage=serverAuth\n');
     const read = (name: string): Identity => ({ key: fs.readFileSync(path.join(dir, `${name}.key`)), cert: fs.readFileSync(path.join(dir, `${name}.crt`)) });
     cached = {
       ca: fs.readFileSync(path.join(dir, 'ca.crt')),
@@ -90,9 +93,27 @@ export function testPki(): TestPki {
       server2: read('server2'),
       client: read('client'),
       strangerClient: read('stranger'),
+      interopServer: read('interop'),
     };
     return cached;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether the openssl CLI is there to make certificates (specs that need them skip without it). */
+export function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The CA and the foo.test.google.fr server identity, or null without openssl. */
+export function interopCertificates(): { ca: Buffer; key: Buffer; cert: Buffer } | null {
+  if (!hasOpenssl()) return null;
+  const pki = testPki();
+  return { ca: pki.ca, key: pki.interopServer.key, cert: pki.interopServer.cert };
 }
