@@ -119,6 +119,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private goingAway = false;
   /** The first of a graceful shutdown's two GOAWAYs was sent; the second waits for the PING ACK. */
   private headsUpTimer: NodeJS.Timeout | null = null;
+  /** Destroys the socket if a closing connection's last writes do not finish; cleared once it closes. */
+  private destroyTimer: NodeJS.Timeout | null = null;
   private drainDebug = '';
   private peerGoAway: GoAwayFrame | null = null;
   /** ping() callers by the counter in their PING payload. */
@@ -407,7 +409,8 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
     // A peer that does not read must not keep the socket open: after an error give the GOAWAY a
     // moment, then destroy; after a graceful end give it as long as any write may stall, so a slow
     // reader still gets the tail of its last response.
-    setTimeout(() => this.socket.destroy(), errorCode === ErrorCode.NO_ERROR ? this.gracefulCloseMs : 1000).unref();
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), errorCode === ErrorCode.NO_ERROR ? this.gracefulCloseMs : 1000);
+    this.destroyTimer.unref();
   }
 
   /** The connection ends before the peer's SETTINGS came: whenReady() rejects. */
@@ -430,6 +433,9 @@ export class Http2Connection extends EventEmitter<ConnectionEvents> {
   private onSocketClose(): void {
     const wasClosed = this.closed;
     this.closed = true;
+    // A pending timer keeps the whole connection reachable (its slab, reader, streams) until it fires.
+    if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
+    if (this.headsUpTimer !== null) clearTimeout(this.headsUpTimer);
     this.lifecycle.stop();
     this.reader.stop();
     this.controlBuffer.finish();
