@@ -35,15 +35,27 @@ export type MessageDecodeError = { kind: 'tooLarge'; size: number } | { kind: 'b
 
 /** First allocation for a message spread over chunks: small, so a prefix alone reserves little. */
 const MIN_BODY_CAPACITY = 256;
+/**
+ * Memory a message being assembled may keep alive through the chunks it holds views of, beyond
+ * three times its bytes: two socket reads' worth (a message's first bytes often sit at the end of
+ * a 64 KiB read, its last ones at the start of another). Past that its bytes are copied out.
+ */
+const VIEW_ALLOWANCE = 128 * 1024;
 
 /**
  * Splits a byte stream arriving in arbitrary chunks into messages. A message that arrived whole
  * inside one chunk is a slice of it (no copy). The length prefix is checked against
  * `maxMessageSize` before anything is buffered, so an oversized message costs no memory.
  *
- * A message spread over chunks is copied into a buffer that grows (doubling) as its bytes arrive,
- * never to the declared length up front: a peer declaring 4 MiB and sending 10 bytes holds ~10
- * bytes here, so memory follows what flow control let in, not what prefixes claim.
+ * Pushed chunks are the caller's, but never modified afterwards (the transport hands over each
+ * chunk it read and does not reuse it): the decoder may keep views of them. A message spread over
+ * chunks is held as views of its parts and assembled once, into a buffer of exactly its size, when
+ * its last byte arrives (a message whose bytes all came in one chunk after its prefix is a view of
+ * that chunk). Views keep their whole chunk alive, so the memory they hold is counted: once it
+ * exceeds three times the message's bytes plus VIEW_ALLOWANCE (a peer sending 1 byte per read), the
+ * parts are copied into a buffer that grows (doubling) as bytes arrive. Neither way is the
+ * declared length reserved up front: a peer declaring 4 MiB and sending 10 bytes holds ~10 bytes
+ * here, so memory follows what flow control let in, not what prefixes claim.
  *
  * An emit callback may call stop(): push then returns after that message, keeping a copy of the
  * chunk's unread tail until resume() (a consumer that wants no more messages for now).
@@ -55,8 +67,14 @@ export class MessageDecoder {
   private flag = 0;
   /** Declared length of the message being assembled; -1 between messages. */
   private bodySize = -1;
+  /** The message being assembled, once compacted (see the class comment); else EMPTY. */
   private body: Buffer = EMPTY;
   private bodyFilled = 0;
+  /** Views of the parts of the message being assembled, while not compacted. */
+  private parts: Buffer[] | null = null;
+  /** Bytes of the chunks `parts` keeps alive (each chunk's ArrayBuffer counted once in a row). */
+  private partsRetained = 0;
+  private lastBacking: ArrayBufferLike | null = null;
   private error: MessageDecodeError | null = null;
   private stopped = false;
   private pushing = false;
@@ -78,9 +96,9 @@ export class MessageDecoder {
     return this.headerFilled + this.bodyFilled + (this.rest === null ? 0 : this.rest.length);
   }
 
-  /** Bytes of memory reserved for the message being assembled (its buffer's capacity). */
+  /** Bytes of memory held for the message being assembled: its buffer, or the chunks its views keep alive. */
   get reservedBytes(): number {
-    return this.body.length;
+    return this.body.length + this.partsRetained;
   }
 
   get failure(): MessageDecodeError | null {
@@ -178,9 +196,13 @@ export class MessageDecoder {
         continue;
       }
       const take = Math.min(this.bodySize - this.bodyFilled, length - offset);
-      this.ensureCapacity(this.bodyFilled + take);
-      chunk.copy(this.body, this.bodyFilled, offset, offset + take);
-      this.bodyFilled += take;
+      if (this.body !== EMPTY) {
+        this.ensureCapacity(this.bodyFilled + take);
+        chunk.copy(this.body, this.bodyFilled, offset, offset + take);
+        this.bodyFilled += take;
+      } else {
+        this.addPart(chunk.subarray(offset, offset + take));
+      }
       offset += take;
       if (this.bodyFilled === this.bodySize) this.completeBody(emit);
     }
@@ -189,11 +211,40 @@ export class MessageDecoder {
 
   private completeBody(emit: MessageSink): void {
     // Full: the capacity never exceeds the declared size.
-    const body = this.body;
+    let body = this.body;
+    const parts = this.parts;
+    if (parts !== null) body = parts.length === 1 ? parts[0] : joinParts(parts, this.bodySize);
     this.bodySize = -1;
     this.body = EMPTY;
     this.bodyFilled = 0;
+    this.parts = null;
+    this.partsRetained = 0;
+    this.lastBacking = null;
     emit(body, this.flag === 1);
+  }
+
+  /** Holds a view of part of the message; compacts when the views keep too much alive. */
+  private addPart(part: Buffer): void {
+    if (part.length === 0) return;
+    if (this.parts === null) this.parts = [];
+    this.parts.push(part);
+    this.bodyFilled += part.length;
+    if (part.buffer !== this.lastBacking) {
+      this.lastBacking = part.buffer;
+      this.partsRetained += part.buffer.byteLength;
+    }
+    if (this.partsRetained > 3 * this.bodyFilled + VIEW_ALLOWANCE && this.bodyFilled < this.bodySize) this.compact();
+  }
+
+  /** Copies the held views into a buffer of its own (then grown as bytes arrive). */
+  private compact(): void {
+    const parts = this.parts!;
+    this.parts = null;
+    this.partsRetained = 0;
+    this.lastBacking = null;
+    this.body = Buffer.allocUnsafe(Math.min(this.bodySize, Math.max(2 * this.bodyFilled, MIN_BODY_CAPACITY)));
+    let filled = 0;
+    for (const part of parts) filled += part.copy(this.body, filled);
   }
 
   /**
@@ -230,4 +281,12 @@ export class MessageDecoder {
     }
     return true;
   }
+}
+
+/** One buffer of `length` bytes holding `parts` in order: the single copy of a message spread over chunks. */
+function joinParts(parts: readonly Buffer[], length: number): Buffer {
+  const joined = Buffer.allocUnsafe(length);
+  let filled = 0;
+  for (const part of parts) filled += part.copy(joined, filled);
+  return joined;
 }

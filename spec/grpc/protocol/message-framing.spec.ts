@@ -160,15 +160,55 @@ describe('gRPC message framing', () => {
       expect(messages[1]!.data.buffer).to.equal(second.buffer);
     });
 
-    it("does not hand out a view of the caller's chunk for a message spread over several chunks", () => {
-      const bytes = frame('spread over chunks');
-      const first = Buffer.from(bytes.subarray(0, 10));
-      const rest = Buffer.from(bytes.subarray(10));
-      const { messages } = feed(new MessageDecoder(LIMIT), [first, rest]);
-      expect(texts(messages)).to.deep.equal(['spread over chunks']);
-      first.fill(0);
-      rest.fill(0);
-      expect(messages[0]!.data.toString()).to.equal('spread over chunks');
+    it('assembles a message spread over many chunks once, into a buffer of exactly its size', () => {
+      const payload = Buffer.alloc(40 * 1024);
+      for (let index = 0; index < payload.length; index++) payload[index] = index % 251;
+      const bytes = frame(payload);
+      const chunks: Buffer[] = [];
+      for (let offset = 0; offset < bytes.length; offset += 1000) chunks.push(unpooled(bytes.subarray(offset, offset + 1000)));
+      const sizes: number[] = [];
+      const { allocUnsafe } = Buffer;
+      Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
+      let result: ReturnType<typeof feed>;
+      try {
+        result = feed(new MessageDecoder(LIMIT), chunks);
+      } finally {
+        Buffer.allocUnsafe = allocUnsafe;
+      }
+      expect(result.messages).to.have.length(1);
+      expect(result.messages[0]!.data.equals(payload)).to.equal(true);
+      expect(result.messages[0]!.data.length).to.equal(payload.length);
+      expect(sizes).to.deep.equal([payload.length]);
+      // Its own buffer, not a view of any chunk.
+      for (const chunk of chunks) expect(result.messages[0]!.data.buffer).to.not.equal(chunk.buffer);
+    });
+
+    it('hands out a view of the chunk when every byte of a message arrived in one chunk after its prefix', () => {
+      const bytes = frame('the whole body in the second chunk');
+      const second = unpooled(bytes.subarray(5));
+      const { messages } = feed(new MessageDecoder(LIMIT), [unpooled(bytes.subarray(0, 5)), second]);
+      expect(texts(messages)).to.deep.equal(['the whole body in the second chunk']);
+      expect(messages[0]!.data.buffer).to.equal(second.buffer);
+    });
+
+    it('copies the parts out once the chunks they keep alive outweigh the message (a peer sending 1 byte per big chunk)', () => {
+      const decoder = new MessageDecoder(LIMIT);
+      const declared = 1000;
+      const noise = 32 * 1024;
+      expect(decoder.push(unpooled(frame(Buffer.alloc(1, 1), 0, declared)), () => expect.fail('not complete'))).to.equal(true);
+      for (let sent = 1; sent < declared - 1; sent++) {
+        // A 1-byte view of a 32 KiB ArrayBuffer: kept as views, 1000 of them would hold 32 MB.
+        const backing = Buffer.alloc(noise, 0);
+        backing[0] = (sent + 1) % 256;
+        expect(decoder.push(backing.subarray(0, 1), () => expect.fail('not complete'))).to.equal(true);
+        expect(decoder.reservedBytes, `after ${sent + 1} bytes`).to.be.at.most(3 * decoder.bufferedBytes + 128 * 1024 + noise);
+      }
+      const messages: Buffer[] = [];
+      expect(decoder.push(Buffer.from([declared % 256]), (data) => messages.push(data))).to.equal(true);
+      expect(messages).to.have.length(1);
+      expect(messages[0]!.length).to.equal(declared);
+      for (let index = 0; index < declared; index++) expect(messages[0]![index], `byte ${index}`).to.equal((index + 1) % 256);
+      expect(decoder.reservedBytes).to.equal(0);
     });
 
     it('accepts a message exactly at the size limit', () => {
@@ -232,7 +272,7 @@ describe('gRPC message framing', () => {
       Buffer.allocUnsafe = ((size: number) => (sizes.push(size), allocUnsafe.call(Buffer, size))) as typeof Buffer.allocUnsafe;
       const decoder = new MessageDecoder(4 * 1024 * 1024);
       try {
-        expect(decoder.push(frame(Buffer.alloc(10, 7), 0, 4 * 1024 * 1024), () => expect.fail('nothing is complete'))).to.equal(true);
+        expect(decoder.push(unpooled(frame(Buffer.alloc(10, 7), 0, 4 * 1024 * 1024)), () => expect.fail('nothing is complete'))).to.equal(true);
       } finally {
         Buffer.allocUnsafe = allocUnsafe;
       }
