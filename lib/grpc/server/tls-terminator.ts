@@ -53,8 +53,10 @@ export class TlsTerminator {
       if (socket.alpnProtocol !== 'h2') socket.destroy();
       else options.onSecureSocket(socket);
     });
-    // A failed handshake (no client certificate, bad alert, timeout): node:tls has closed it.
-    this.server.on('tlsClientError', () => {});
+    // A failed handshake. node:tls closes the socket after a TLS error (no client certificate,
+    // bad alert) but not after its handshake timeout: a client that sent a whole ClientHello and
+    // then nothing would be kept forever.
+    this.server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
     credentials._addWatcher(this.watcher);
   }
 
