@@ -100,7 +100,9 @@ describe('server interceptors: hostile clients, misbehaving interceptors', () =>
     const echo = await serve(never);
     const error = await expectError(
       new Promise((resolve, reject) =>
-        echo.UnaryEcho({ message: 'x' }, { deadline: Date.now() + 200 }, (failure, value) => (failure ? reject(failure) : resolve(value))),
+        echo.UnaryEcho({ message: 'x' }, { deadline: Date.now() + 200 }, (failure: grpc.ServiceError | null, value: unknown) =>
+          failure ? reject(failure) : resolve(value),
+        ),
       ),
     );
     expect(error.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
