@@ -24,6 +24,15 @@ const EXTENSION_ALPN = 16;
 /** A ClientHello larger than this is not worth waiting for (real ones are well under 4 KiB). */
 export const MAX_CLIENT_HELLO_BYTES = 64 * 1024;
 
+/**
+ * More records than this before the ClientHello is whole: not worth reading (a real one spans a
+ * few; records of 16 KiB carry the largest we wait for in 4). Each look walks every record, so the
+ * bound keeps a client that drips tiny records from costing CPU per byte it sends.
+ */
+export const MAX_CLIENT_HELLO_RECORDS = 32;
+/** TLSPlaintext.length never exceeds 2^14 (RFC 8446 §5.1). */
+const MAX_RECORD_LENGTH = 1 << 14;
+
 /** A fatal no_application_protocol alert (RFC 8446 §6, alert 120) in a TLS 1.2-versioned record. */
 export const NO_APPLICATION_PROTOCOL_ALERT = Buffer.from([21, 3, 3, 0, 2, 2, 120]);
 
@@ -34,6 +43,8 @@ function handshakeBytes(data: Buffer): Buffer | null {
   while (offset + RECORD_HEADER_LENGTH <= data.length) {
     if (data[offset] !== CONTENT_HANDSHAKE || data[offset + 1] !== 3) return null;
     const length = data.readUInt16BE(offset + 3);
+    // Zero-length handshake fragments are forbidden (RFC 8446 §5.1, RFC 5246 §6.2.1).
+    if (length === 0 || length > MAX_RECORD_LENGTH || parts.length >= MAX_CLIENT_HELLO_RECORDS) return null;
     const end = offset + RECORD_HEADER_LENGTH + length;
     if (end > data.length) break;
     parts.push(data.subarray(offset + RECORD_HEADER_LENGTH, end));
@@ -89,4 +100,19 @@ export function inspectClientHello(data: Buffer): ClientHelloVerdict {
   if (length > MAX_CLIENT_HELLO_BYTES) return 'notTls';
   if (bytes.length < 4 + length) return 'incomplete';
   return helloOffersH2(bytes.subarray(4, 4 + length));
+}
+
+/**
+ * With an 'incomplete' verdict: how many bytes `data` must reach before another look can judge
+ * differently (the end of the record under way, or of the next record header). Always more
+ * than `data.length`, so a caller that waits for it looks at most twice per record.
+ */
+export function clientHelloBytesWanted(data: Buffer): number {
+  let offset = 0;
+  while (offset + RECORD_HEADER_LENGTH <= data.length) {
+    const end = offset + RECORD_HEADER_LENGTH + data.readUInt16BE(offset + 3);
+    if (end > data.length) return end;
+    offset = end;
+  }
+  return offset + RECORD_HEADER_LENGTH;
 }

@@ -37,8 +37,12 @@ export function startIntercepted(
     call.start(new HandlerListener(core, bridge, runHandler));
   } catch (error) {
     // A throwing interceptor fails its call, not the connection (grpc-js would let it escape).
-    core.fail(Status.INTERNAL, `Server interceptor failed: ${error instanceof Error ? error.message : String(error)}`);
+    interceptorFailed(core, error);
   }
+}
+
+function interceptorFailed(core: ServerCall, error: unknown): void {
+  core.fail(Status.INTERNAL, `Server interceptor failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /**
@@ -63,14 +67,28 @@ class Bridge implements Interception {
 
   // ---- the handler side's output, into the chain ----
 
+  // A responder hook that throws fails its call INTERNAL (it would otherwise reach the handler's
+  // code, leaving the call without a status).
   sendMetadata(metadata: Metadata): void {
-    this.top?.sendMetadata(metadata);
+    try {
+      this.top?.sendMetadata(metadata);
+    } catch (error) {
+      interceptorFailed(this.core, error);
+    }
   }
   sendMessage(message: unknown, callback: () => void): void {
-    this.top?.sendMessage(message, callback);
+    try {
+      this.top?.sendMessage(message, callback);
+    } catch (error) {
+      interceptorFailed(this.core, error);
+    }
   }
   sendStatus(status: PartialStatusObject): void {
-    this.top?.sendStatus(status);
+    try {
+      this.top?.sendStatus(status);
+    } catch (error) {
+      interceptorFailed(this.core, error);
+    }
   }
 
   // ---- out of the chain, to the call ----

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { inspectClientHello, MAX_CLIENT_HELLO_BYTES, NO_APPLICATION_PROTOCOL_ALERT } from './client-hello';
+import { type ClientHelloVerdict, clientHelloBytesWanted, inspectClientHello, MAX_CLIENT_HELLO_BYTES, NO_APPLICATION_PROTOCOL_ALERT } from './client-hello';
 import type { SecureContextWatcher, ServerCredentialsLike } from './server-credentials';
 
 /** How long a refused client may take to close after our alert. */
@@ -53,8 +53,10 @@ export class TlsTerminator {
       if (socket.alpnProtocol !== 'h2') socket.destroy();
       else options.onSecureSocket(socket);
     });
-    // A failed handshake (no client certificate, bad alert, timeout): node:tls has closed it.
-    this.server.on('tlsClientError', () => {});
+    // A failed handshake. node:tls closes the socket after a TLS error (no client certificate,
+    // bad alert) but not after its handshake timeout: a client that sent a whole ClientHello and
+    // then nothing would be kept forever.
+    this.server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
     credentials._addWatcher(this.watcher);
   }
 
@@ -65,7 +67,10 @@ export class TlsTerminator {
       socket.destroy();
       return;
     }
-    let buffered: Buffer = Buffer.alloc(0);
+    // Chunks are joined and judged only once enough bytes arrived to change the verdict.
+    let chunks: Buffer[] = [];
+    let bufferedLength = 0;
+    let wanted = 1;
     const timer = setTimeout(() => finish('timeout'), this.options.handshakeTimeoutMs);
     timer.unref();
     const finish = (outcome: 'pass' | 'refuse' | 'timeout') => {
@@ -74,7 +79,7 @@ export class TlsTerminator {
       socket.off('close', onClose);
       if (outcome === 'pass') {
         socket.pause();
-        if (buffered.length > 0) socket.unshift(buffered);
+        if (bufferedLength > 0) socket.unshift(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
         this.server.emit('connection', socket);
       } else if (outcome === 'refuse') {
         socket.end(NO_APPLICATION_PROTOCOL_ALERT);
@@ -86,9 +91,19 @@ export class TlsTerminator {
     };
     const onClose = () => finish('timeout');
     const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const verdict = buffered.length > MAX_CLIENT_HELLO_BYTES + 1024 ? 'notTls' : inspectClientHello(buffered);
-      if (verdict === 'incomplete') return;
+      chunks.push(chunk);
+      bufferedLength += chunk.length;
+      let verdict: ClientHelloVerdict = 'notTls';
+      if (bufferedLength <= MAX_CLIENT_HELLO_BYTES + 1024) {
+        if (bufferedLength < wanted) return;
+        const buffered = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        chunks = [buffered];
+        verdict = inspectClientHello(buffered);
+        if (verdict === 'incomplete') {
+          wanted = clientHelloBytesWanted(buffered);
+          return;
+        }
+      }
       // Not TLS: node:tls answers it with its own alert.
       finish(verdict === 'noH2' ? 'refuse' : 'pass');
     };

@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { connectH2grpcAdapter } from '../../lib/connect';
+import {
+  createClientConnection,
+  createServerConnection,
+  ErrorCode,
+  type ConnectionOptions,
+  type HeaderList,
+  type Http2Connection,
+  type Http2Stream,
+  type Initiator,
+  type StreamListener,
+} from '../../lib/transport';
+import { echoRecorder, echoRoutes } from '../support/connect-echo';
+
+/** Records what a client stream receives; `done` resolves at its end or reset. */
+class Received implements StreamListener {
+  headers: HeaderList | null = null;
+  headersEndStream = false;
+  trailers: HeaderList | null = null;
+  data: Buffer[] = [];
+  reset: number | null = null;
+  readonly done: Promise<void>;
+  private finish!: () => void;
+  constructor() {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+  onHeaders(headers: HeaderList, endStream: boolean): void {
+    this.headers = headers;
+    this.headersEndStream = endStream;
+  }
+  onData(chunk: Buffer): void {
+    this.data.push(chunk);
+  }
+  onTrailers(trailers: HeaderList): void {
+    this.trailers = trailers;
+  }
+  onEnd(): void {
+    this.finish();
+  }
+  onReset(errorCode: number, _initiator: Initiator): void {
+    this.reset = errorCode;
+    this.finish();
+  }
+  onDrain(): void {}
+  field(name: string, list: HeaderList | null = this.headers): string | undefined {
+    for (let index = 0; list !== null && index < list.length; index += 2) if (list[index] === name) return list[index + 1];
+    return undefined;
+  }
+}
+
+interface Pair {
+  client: Http2Connection;
+  server: Http2Connection;
+  close(): Promise<void>;
+}
+
+/** A connected loopback TCP socket pair. */
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const listener = net.createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
+  const clientSocket = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  const [[serverSocket]] = await Promise.all([accepted, once(clientSocket, 'connect')]);
+  listener.close();
+  return [clientSocket, serverSocket];
+}
+
+/** Our client connection against our server connection over loopback TCP. */
+async function connectPair(serverOptions: ConnectionOptions = {}, clientOptions: ConnectionOptions = {}): Promise<Pair> {
+  const [clientSocket, serverSocket] = await socketPair();
+  const server = createServerConnection(serverSocket, serverOptions);
+  const client = createClientConnection(clientSocket, clientOptions);
+  const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
+  return {
+    client,
+    server,
+    async close() {
+      client.close();
+      server.close();
+      await closed;
+    },
+  };
+}
+
+function requestHead(path: string, contentType: string, extra: HeaderList = []): HeaderList {
+  return [':method', 'POST', ':scheme', 'http', ':path', path, ':authority', 'adapter.test', 'content-type', contentType, 'te', 'trailers', ...extra];
+}
+
+/** An enveloped EchoRequest { message } (field 1, length-delimited). */
+function echoRequestEnvelope(message: string): Buffer {
+  const text = Buffer.from(message);
+  const payload = Buffer.concat([Buffer.from([0x0a, text.length]), text]);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([prefix, payload]);
+}
+
+function send(client: Http2Connection, headers: HeaderList, body: Buffer | null): { stream: Http2Stream; received: Received } {
+  const stream = client.request(headers, body === null);
+  const received = new Received();
+  stream.setListener(received);
+  if (body !== null) stream.write(body, true);
+  return { stream, received };
+}
+
+function envelope(flags: number, payload: Buffer, declared = payload.length): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = flags;
+  prefix.writeUInt32BE(declared, 1);
+  return Buffer.concat([prefix, payload]);
+}
+
+/**
+ * Hostile clients against the Connect adapter: each bad request gets an HTTP or gRPC error (or its
+ * stream a reset), nothing hangs, no promise rejection goes unhandled, and the connection keeps
+ * serving.
+ */
+describe('connect/adapter against hostile clients', () => {
+  let pair: Pair;
+  const recorder = echoRecorder();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+  beforeEach(async () => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+    pair = await connectPair();
+    connectH2grpcAdapter({ routes: echoRoutes(recorder) }).serve(pair.server);
+  });
+  afterEach(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await pair.close();
+  });
+
+  /** Checks the connection still serves a good gRPC call, and that nothing went unhandled. */
+  async function stillServes(): Promise<void> {
+    const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), echoRequestEnvelope('ok'));
+    await received.done;
+    expect(received.field('grpc-status', received.trailers)).to.equal('0');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).to.deep.equal([]);
+  }
+
+  const grpcStatus = (received: Received) => received.field('grpc-status', received.trailers) ?? received.field('grpc-status');
+
+  it('gRPC: an envelope declaring 4 GiB, then the end of the request: an error status', async () => {
+    const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), envelope(0, Buffer.alloc(10), 0xffffffff));
+    await received.done;
+    expect(grpcStatus(received)).to.be.a('string').and.not.equal('0');
+    await stillServes();
+  });
+
+  it('gRPC: a compressed flag without grpc-encoding, a truncated prefix', async () => {
+    for (const body of [envelope(1, Buffer.from([1, 2, 3])), Buffer.from([0, 0, 0])]) {
+      const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), body);
+      await received.done;
+      expect(grpcStatus(received), body.toString('hex')).to.be.a('string').and.not.equal('0');
+    }
+    await stillServes();
+  });
+
+  it('gRPC: a message that is not protobuf, and two messages to a unary method', async () => {
+    for (const body of [envelope(0, Buffer.from([0xff, 0xff, 0xff, 0xff])), Buffer.concat([echoRequestEnvelope('a'), echoRequestEnvelope('b')])]) {
+      const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), body);
+      await received.done;
+      expect(grpcStatus(received), body.toString('hex')).to.be.a('string').and.not.equal('0');
+    }
+    await stillServes();
+  });
+
+  it('Connect: bad JSON, JSON of the wrong shape, a wrong content-type, a bad envelope on a stream: 4xx or an error end', async () => {
+    const cases: [string, string, Buffer][] = [
+      ['/grpc.examples.echo.Echo/UnaryEcho', 'application/json', Buffer.from('{"message": ')],
+      ['/grpc.examples.echo.Echo/UnaryEcho', 'application/json', Buffer.from('[1,2,3]')],
+      ['/grpc.examples.echo.Echo/UnaryEcho', 'application/json', Buffer.from('{"message": {"deep": [[[[[]]]]]}}')],
+      ['/grpc.examples.echo.Echo/UnaryEcho', 'text/plain', Buffer.from('hello')],
+      ['/grpc.examples.echo.Echo/UnaryEcho', 'application/proto', Buffer.from([0xff, 0xff, 0xff])],
+      ['/grpc.examples.echo.Echo/ServerStreamingEcho', 'application/connect+json', envelope(0, Buffer.from('{"message":'))],
+      ['/grpc.examples.echo.Echo/ServerStreamingEcho', 'application/connect+proto', envelope(0, Buffer.alloc(3), 0x7fffffff)],
+      ['/grpc.examples.echo.Echo/ClientStreamingEcho', 'application/connect+proto', envelope(0x80, Buffer.from('{}'))],
+    ];
+    for (const [path, type, body] of cases) {
+      const { received } = send(pair.client, requestHead(path, type, ['connect-protocol-version', '1']), body);
+      await received.done;
+      const status = Number(received.field(':status'));
+      const streamError = received.data.length > 0 && Buffer.concat(received.data).toString().includes('"error"');
+      expect(status >= 400 || streamError || received.reset !== null, `${path} ${type} ${body.toString('hex')}: ${status}`).to.equal(true);
+    }
+    await stillServes();
+  });
+
+  it('a client that resets in the middle of an envelope, on every kind: no unhandled rejection, the connection serves on', async () => {
+    for (const method of ['UnaryEcho', 'ClientStreamingEcho', 'BidirectionalStreamingEcho']) {
+      const stream = pair.client.request(requestHead(`/grpc.examples.echo.Echo/${method}`, 'application/grpc'), false);
+      stream.setListener(new Received());
+      stream.write(echoRequestEnvelope('first'));
+      stream.write(envelope(0, Buffer.from([0x0a]), 100));
+      await new Promise((resolve) => setImmediate(resolve));
+      stream.reset(ErrorCode.CANCEL);
+      // The server reads our RST_STREAM before the next call's HEADERS (one connection, in order).
+    }
+    await stillServes();
+  });
+});
