@@ -27,6 +27,13 @@ export interface ConnectH2grpcAdapterOptions extends ConnectRouterOptions {
   onError?: (error: unknown, path: string) => void;
 }
 
+/**
+ * The largest request message read unless `readMaxBytes` says otherwise: 4 MiB, as grpc-js's and
+ * our gRPC server's default. Connect-ES's own default is 0xffffffff, which lets one client make the
+ * server buffer a 4 GiB message.
+ */
+export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024;
+
 /** A Connect router served on h2grpc streams. */
 export interface ConnectH2grpcAdapter {
   /**
@@ -44,12 +51,17 @@ export interface ConnectH2grpcAdapter {
 /**
  * Builds a Connect router (gRPC, gRPC-Web and Connect protocols by default) and serves it on
  * h2grpc streams, as connect-node's connectNodeAdapter does on node:http2. The router accepts gzip
- * and brotli unless `acceptCompression` says otherwise.
+ * and brotli unless `acceptCompression` says otherwise, and request messages up to 4 MiB unless
+ * `readMaxBytes` says otherwise (DEFAULT_READ_MAX_BYTES).
  */
 export function connectH2grpcAdapter(options: ConnectH2grpcAdapterOptions): ConnectH2grpcAdapter {
   if (typeof options?.routes !== 'function') throw new TypeError('connectH2grpcAdapter() requires a routes function');
   const { routes, requestPathPrefix = '', contextValues, onError, ...routerOptions } = options;
-  const router = createConnectRouter({ ...routerOptions, acceptCompression: routerOptions.acceptCompression ?? [compressionGzip, compressionBrotli] });
+  const router = createConnectRouter({
+    ...routerOptions,
+    readMaxBytes: routerOptions.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    acceptCompression: routerOptions.acceptCompression ?? [compressionGzip, compressionBrotli],
+  });
   routes(router);
   const handlers = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) handlers.set(requestPathPrefix + handler.requestPath, handler);

@@ -154,6 +154,17 @@ describe('connect/adapter against hostile clients', () => {
     await stillServes();
   });
 
+  it('gRPC: an envelope declaring more than 4 MiB is refused RESOURCE_EXHAUSTED at once, before its bytes come (default readMaxBytes)', async () => {
+    const stream = pair.client.request(requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), false);
+    const received = new Received();
+    stream.setListener(received);
+    // The request stays open: with Connect-ES's own default (4 GiB) the server would wait for the rest.
+    stream.write(envelope(0, Buffer.alloc(10), 4 * 1024 * 1024 + 1));
+    await received.done;
+    expect(grpcStatus(received)).to.equal('8');
+    await stillServes();
+  });
+
   it('gRPC: a compressed flag without grpc-encoding, a truncated prefix', async () => {
     for (const body of [envelope(1, Buffer.from([1, 2, 3])), Buffer.from([0, 0, 0])]) {
       const { received } = send(pair.client, requestHead('/grpc.examples.echo.Echo/UnaryEcho', 'application/grpc'), body);
