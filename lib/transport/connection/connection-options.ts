@@ -1,3 +1,7 @@
+import type { Duplex } from 'node:stream';
+import type { ConnectionError } from '../errors';
+import type { GoAwayFrame } from '../frame/frame';
+import type { Http2Stream } from '../stream/http2-stream';
 import type { ConnectionLimits } from '../limits';
 import type { LifecycleOptions } from './lifecycle';
 import type { Settings } from '../settings';
@@ -46,4 +50,36 @@ export interface ConnectionStats {
   throttled: boolean;
   /** Bytes handed to the socket so far. */
   bytesWritten: number;
+}
+
+/**
+ * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
+ * pair). Socket-only members are used when present.
+ */
+export type TransportSocket = Duplex & {
+  /** Turns Nagle off when present (net.Socket). */
+  setNoDelay?(noDelay?: boolean): unknown;
+  /** The peer's address, when the socket has one. */
+  readonly remoteAddress?: string;
+  /** The peer's port, when the socket has one. */
+  readonly remotePort?: number;
+};
+
+/** The events of an Http2Connection and their arguments. */
+export interface ConnectionEvents {
+  /** The peer opened a stream (server role): its validated request head is `stream.requestHead`. */
+  stream: [stream: Http2Stream];
+  /** The peer sent GOAWAY: no new streams; those above its last stream id were not processed. */
+  goaway: [frame: GoAwayFrame];
+  /** The peer's first SETTINGS arrived: the handshake is done (both roles). */
+  ready: [];
+  /**
+   * The connection takes no new streams from now on (a GOAWAY either way, close(), or our stream
+   * ids ran out): its owner should open a new connection for new requests. Emitted once.
+   */
+  draining: [];
+  /** The connection failed: a protocol error we answered with GOAWAY, or an internal failure. */
+  connectionError: [error: ConnectionError];
+  /** The socket closed; every stream has ended. */
+  close: [];
 }

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { ConnectionError, ErrorCode, HeaderListTooLargeError, type Initiator, StreamError, UserError } from '../errors';
 import { ReceiveWindow } from '../flow-control';
 import type { GoAwayFrame } from '../frame/frame';
@@ -16,7 +15,7 @@ import { registerStream } from '../outbound/outbound-stream';
 import { DEFAULT_CONNECTION_LIMITS, TokenBucket } from '../limits';
 import { CLIENT_PEER, type Peer, SERVER_PEER } from './peer';
 import { ConnectionLifecycle, DEFAULT_LIFECYCLE } from './lifecycle';
-import { type ConnectionOptions, type ConnectionStats, DEFAULT_LOCAL_SETTINGS } from './connection-options';
+import { type ConnectionEvents, type ConnectionOptions, type ConnectionStats, DEFAULT_LOCAL_SETTINGS, type TransportSocket } from './connection-options';
 import { StreamQuota, type StreamRequest } from './stream-quota';
 import { PingWaiters } from './pings';
 import { WriteTurns } from './write-turns';
@@ -26,7 +25,7 @@ import { openedState } from '../stream/stream-state';
 import { StreamRegistry } from '../stream/stream-registry';
 
 export { DEFAULT_LOCAL_SETTINGS } from './connection-options';
-export type { ConnectionOptions, ConnectionStats } from './connection-options';
+export type { ConnectionEvents, ConnectionOptions, ConnectionStats, TransportSocket } from './connection-options';
 
 /** Which end of the connection we are. */
 export type ConnectionRole = 'server' | 'client';
@@ -44,19 +43,6 @@ const SHUTDOWN_PING_DATA = Buffer.from('h2g-shut');
 /** How long to wait for that ACK before sending the final GOAWAY anyway. */
 const HEADS_UP_TIMEOUT_MS = 1000;
 
-/**
- * What a connection runs over: any Duplex (net.Socket, tls.TLSSocket, one end of an in-memory
- * pair). Socket-only members are used when present.
- */
-export type TransportSocket = Duplex & {
-  /** Turns Nagle off when present (net.Socket). */
-  setNoDelay?(noDelay?: boolean): unknown;
-  /** The peer's address, when the socket has one. */
-  readonly remoteAddress?: string;
-  /** The peer's port, when the socket has one. */
-  readonly remotePort?: number;
-};
-
 /** Serves HTTP/2 on a connected socket (or any Duplex): the peer opens streams ('stream' event). */
 export function createServerConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
   return new Http2Connection(socket, 'server', options);
@@ -65,25 +51,6 @@ export function createServerConnection(socket: TransportSocket, options?: Connec
 /** Speaks HTTP/2 as a client over a connected socket (or any Duplex): open streams with request(). */
 export function createClientConnection(socket: TransportSocket, options?: ConnectionOptions): Http2Connection {
   return new Http2Connection(socket, 'client', options);
-}
-
-/** The events of an Http2Connection and their arguments. */
-export interface ConnectionEvents {
-  /** The peer opened a stream (server role): its validated request head is `stream.requestHead`. */
-  stream: [stream: Http2Stream];
-  /** The peer sent GOAWAY: no new streams; those above its last stream id were not processed. */
-  goaway: [frame: GoAwayFrame];
-  /** The peer's first SETTINGS arrived: the handshake is done (both roles). */
-  ready: [];
-  /**
-   * The connection takes no new streams from now on (a GOAWAY either way, close(), or our stream
-   * ids ran out): its owner should open a new connection for new requests. Emitted once.
-   */
-  draining: [];
-  /** The connection failed: a protocol error we answered with GOAWAY, or an internal failure. */
-  connectionError: [error: ConnectionError];
-  /** The socket closed; every stream has ended. */
-  close: [];
 }
 
 /**
