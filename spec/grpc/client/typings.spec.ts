@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StrictProject } from '../../support/strict-compile';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -37,29 +35,11 @@ export const seen = [state, call.getPeer(), answer, replies];
  */
 describe('client typings in dist/ (strict, skipLibCheck off)', function () {
   this.timeout(60_000);
-  let temp: string;
-  before(() => {
-    temp = mkdtempSync(join(tmpdir(), 'h2grpc-client-types-'));
-    writeFileSync(join(temp, 'use.ts'), USE);
-    const compilerOptions = {
-      strict: true,
-      skipLibCheck: false,
-      noEmit: true,
-      target: 'ES2022',
-      lib: ['ES2022'],
-      module: 'commonjs',
-      moduleResolution: 'node',
-      types: ['node'],
-      typeRoots: [join(root, 'node_modules', '@types')],
-    };
-    writeFileSync(join(temp, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts'] }));
-  });
-  after(() => rmSync(temp, { recursive: true, force: true }));
+  const project = new StrictProject();
+  after(() => project.dispose());
 
   it('type-checks client code and every declaration it pulls in', async () => {
-    const output = await new Promise<string>((resolve) =>
-      execFile(join(root, 'node_modules', '.bin', 'tsc'), ['-p', temp], { cwd: root }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
-    );
+    const output = await project.compile(USE);
     expect(output).to.equal('');
   });
 });

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StrictProject } from '../../support/strict-compile';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -64,31 +62,9 @@ server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error:
  */
 describe('server typings in dist/ (grpc-js-style code, strict, skipLibCheck off)', function () {
   this.timeout(60_000);
-  let temp: string;
-  before(() => {
-    temp = mkdtempSync(join(tmpdir(), 'h2grpc-server-types-'));
-    writeFileSync(join(temp, 'use.ts'), USE);
-    const compilerOptions = {
-      strict: true,
-      skipLibCheck: false,
-      noEmit: true,
-      target: 'ES2022',
-      lib: ['ES2022'],
-      module: 'commonjs',
-      moduleResolution: 'node',
-      types: ['node'],
-      typeRoots: [join(root, 'node_modules', '@types')],
-    };
-    writeFileSync(join(temp, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['use.ts'] }));
-  });
-  after(() => rmSync(temp, { recursive: true, force: true }));
-
-  function compile(source: string): Promise<string> {
-    writeFileSync(join(temp, 'use.ts'), source);
-    return new Promise<string>((resolve) =>
-      execFile(join(root, 'node_modules', '.bin', 'tsc'), ['-p', temp], { cwd: root }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`)),
-    );
-  }
+  const project = new StrictProject();
+  after(() => project.dispose());
+  const compile = (source: string) => project.compile(source);
 
   it('type-checks handlers, interceptors and admin services', async () => {
     expect(await compile(USE)).to.equal('');
