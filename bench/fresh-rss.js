@@ -4,6 +4,8 @@
 //   node bench/fresh-rss.js                                  # dist/, every unary point, 3 rounds
 //   FRESH_POINTS=64k,c50 FRESH_DISTS=main=/path/to/dist,new=dist FRESH_ROUNDS=4 node bench/fresh-rss.js
 //   FRESH_NODE_ARGS=--max-semi-space-size=2 node bench/fresh-rss.js
+//   FRESH_DISTS=ours=dist,grpc-js=@grpc/grpc-js node bench/fresh-rss.js   # beside the grpc-js server
+//   FRESH_RPS=2000 FRESH_POINTS=64k node bench/fresh-rss.js                # at a capped rate (req/s)
 //
 // Each round starts a new server process per build (alternating A B, A B, ...), runs the point's
 // warm-up run and measured run (as `npm run bench`'s fresh-process table does) and reports the
@@ -35,7 +37,9 @@ function builds() {
   const spec = process.env.FRESH_DISTS || `dist=${path.join(REPO_ROOT, 'dist')}`;
   return spec.split(',').map((pair) => {
     const [name, dir] = pair.split('=');
-    return { name, dir: path.resolve(REPO_ROOT, dir) };
+    // `@grpc/grpc-js` as the path runs the grpc-js server instead: the baseline, on the same footing.
+    if (dir === '@grpc/grpc-js') return { name, dir: null, script: 'grpc-js-server.js' };
+    return { name, dir: path.resolve(REPO_ROOT, dir), script: 'h2grpc-server.js' };
   });
 }
 
@@ -44,6 +48,8 @@ async function runPoint(point, server, timing, bodyFile) {
   const res = await h2load.run({
     cpu: LOAD_CPU, port: server.port, path: METHOD_PATHS.unary, bodyFile,
     clients: point.clients, streams: point.streams, ...timing,
+    // FRESH_RPS caps the whole load (h2load --rps is per client): memory at a chosen equal rate.
+    ...(process.env.FRESH_RPS ? { rps: Math.max(1, Math.floor(Number(process.env.FRESH_RPS) / point.clients)) } : {}),
     onMainStart: () => { marks.start = proc.cpuSeconds(server.pid); },
     onMainEnd: () => { marks.end = proc.cpuSeconds(server.pid); },
   });
@@ -65,7 +71,6 @@ async function main() {
     bodies[size] = path.join(tmp, `body-${size}.bin`);
     fs.writeFileSync(bodies[size], echoRequestBody(size));
   }
-  const script = path.join(__dirname, 'servers', 'h2grpc-server.js');
   const results = {};
   for (const id of pointIds) {
     const point = POINTS[id];
@@ -73,25 +78,32 @@ async function main() {
     results[id] = Object.fromEntries(list.map((b) => [b.name, []]));
     for (let round = 0; round < rounds; round++) {
       for (const build of list) {
-        const server = await proc.startServer(build.name, script, { cpu: SERVER_CPU, env: { H2GRPC_DIST: build.dir }, nodeArgs });
+        const server = await proc.startServer(build.name, path.join(__dirname, 'servers', build.script), {
+          cpu: SERVER_CPU, env: build.dir ? { H2GRPC_DIST: build.dir } : {}, nodeArgs,
+        });
         try {
+          const idle = (proc.statusKB(server.pid, 'VmRSS') ?? 0) / 1024;
+          const idleYoung = (await server.memoryReport())?.youngGenMiB ?? null;
           await runPoint(point, server, WARMUP, bodies[point.size]);
           const run = await runPoint(point, server, MEASURED, bodies[point.size]);
           const peak = (proc.statusKB(server.pid, 'VmHWM') ?? 0) / 1024;
-          results[id][build.name].push({ ...run, peakRssMiB: peak });
-          process.stderr.write(`${id} ${build.name} round ${round + 1}: ${run.error ?? `${fmt(run.reqPerSec)} req/s, ${fmt(run.cpuSecPer100k)} CPU s/100k`}, peak ${fmt(peak)} MiB\n`);
+          const peakYoung = (await server.memoryReport())?.youngGenMiB ?? null;
+          // What V8's young generation grew under the load (idle, it is already part of `idle`).
+          const young = peakYoung !== null && idleYoung !== null ? peakYoung - idleYoung : null;
+          results[id][build.name].push({ ...run, peakRssMiB: peak, idleRssMiB: idle, youngGenMiB: young });
+          process.stderr.write(`${id} ${build.name} round ${round + 1}: ${run.error ?? `${fmt(run.reqPerSec)} req/s, ${fmt(run.cpuSecPer100k)} CPU s/100k`}, peak ${fmt(peak)} MiB (idle ${fmt(idle)}, young generation grew ${fmt(young)})\n`);
         } finally {
           await proc.stopServer(server);
         }
       }
     }
   }
-  const lines = [`| point | build | peak RSS MiB (median; runs) | req/s | CPU s/100k |`, `|---|---|--:|--:|--:|`];
+  const lines = [`| point | build | peak RSS MiB (median; runs) | idle RSS MiB | young generation growth MiB | req/s | CPU s/100k |`, `|---|---|--:|--:|--:|--:|--:|`];
   for (const id of pointIds) {
     for (const build of list) {
       const runs = results[id][build.name].filter((r) => !r.error);
       const peaks = runs.map((r) => r.peakRssMiB);
-      lines.push(`| ${POINTS[id].label} | ${build.name} | ${fmt(median(peaks))} (${peaks.map((p) => p.toFixed(0)).join(', ')}) | ${fmt(median(runs.map((r) => r.reqPerSec)))} | ${fmt(median(runs.map((r) => r.cpuSecPer100k).filter((x) => x !== null)))} |`);
+      lines.push(`| ${POINTS[id].label} | ${build.name} | ${fmt(median(peaks))} (${peaks.map((p) => p.toFixed(0)).join(', ')}) | ${fmt(median(runs.map((r) => r.idleRssMiB)))} | ${fmt(median(runs.map((r) => r.youngGenMiB).filter((x) => x !== null)))} | ${fmt(median(runs.map((r) => r.reqPerSec)))} | ${fmt(median(runs.map((r) => r.cpuSecPer100k).filter((x) => x !== null)))} |`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n${nodeArgs.length ? `node ${nodeArgs.join(' ')}\n` : ''}`);

@@ -160,11 +160,16 @@ async function freshProcessMemory(defs, bodies) {
           cpu: SERVER_CPU, env: { STREAM_COUNT: String(CONFIG.streamCount) }, nodeArgs: variant.nodeArgs,
         });
         try {
+          const idleRssMiB = (proc.statusKB(server.pid, 'VmRSS') ?? 0) / 1024;
+          const idleYoungGenMiB = (await server.memoryReport())?.youngGenMiB ?? null;
           await runOnce(point, server, 'warmup', bodies);
           const run = await runOnce(point, server, 'measured', bodies);
           const main = point.metrics[0];
           const entry = run.ok
-            ? { peakRssMiB: run.metrics.peakRssMiB, [main]: run.metrics[main], cpuSecPer100k: run.metrics.cpuSecPer100k, lifetimePeakRssMiB: (proc.statusKB(server.pid, 'VmHWM') ?? 0) / 1024 }
+            ? {
+              peakRssMiB: run.metrics.peakRssMiB, [main]: run.metrics[main], cpuSecPer100k: run.metrics.cpuSecPer100k,
+              lifetimePeakRssMiB: (proc.statusKB(server.pid, 'VmHWM') ?? 0) / 1024, idleRssMiB, idleYoungGenMiB, v8: await server.memoryReport(),
+            }
             : { error: run.error };
           (out.points[point.id][variant.name] ??= {})[def.name] = entry;
           progress(`fresh-process memory | ${point.label} | ${variant.name} | ${def.name}: ${describeRun(point, run)}`);
@@ -197,6 +202,41 @@ function freshMemoryTable(fresh, names) {
     '',
     `| point | ${header.join(' | ')} | ${POINTS[0].metrics[0] === 'reqPerSec' ? 'rate (same order)' : 'rate'} |`,
     `|---|${header.map(() => '--:').join('|')}|---|`,
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Where each fresh process's peak went (V8 defaults): the idle server (node, protobufjs, the proto,
+ * the library), what V8's young generation grew under the load (under sustained load it grows to its
+ * maximum whatever the server does, and keeps it while the load lasts), and the rest (old space
+ * growth, Buffers, malloc). The floor is a process with nothing but node, protobufjs, proto-loader
+ * and the Echo proto loaded.
+ */
+async function memoryBreakdownTable(fresh, names) {
+  if (!fresh) return '';
+  const variant = fresh.variants[0].name;
+  const rows = POINTS.map((point) => {
+    const cells = names.map((n) => {
+      const e = fresh.points[point.id]?.[variant]?.[n];
+      if (!e?.lifetimePeakRssMiB || !e.v8 || e.idleYoungGenMiB == null) return '-';
+      const growth = e.v8.youngGenMiB - e.idleYoungGenMiB;
+      const rest = e.lifetimePeakRssMiB - e.idleRssMiB - growth;
+      return `${fmt(e.lifetimePeakRssMiB)} = ${fmt(e.idleRssMiB)} + ${fmt(growth)} + ${fmt(rest)} (${fmt(e.v8.arrayBuffersMiB)})`;
+    });
+    return `| ${point.label} | ${cells.join(' | ')} |`;
+  });
+  const floor = await proc.runCommand(process.execPath, ['-e', [
+    "require('./bench/lib/proto').loadEchoPackage((def) => ({ grpc: { examples: { echo: def } } }));",
+    "setTimeout(() => console.log(process.memoryUsage().rss / 1048576), 200);",
+  ].join(' ')], { cwd: REPO_ROOT, timeoutMs: 30_000 });
+  return [
+    '',
+    `Where the peak went, V8 defaults, MiB: peak = idle server + young-generation growth + the rest (in brackets: uncollected Buffers outside the heap, sampled peak). Floor: node with protobufjs, proto-loader and the Echo proto loaded, serving nothing: ${fmt(Number(floor.stdout))} MiB.`,
+    '',
+    `| point | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '--:').join('|')}|`,
     ...rows,
     '',
   ].join('\n');
@@ -592,7 +632,7 @@ async function main() {
 
   const fresh = await freshProcessMemory(servers.map((s) => SERVERS.find((d) => d.name === s.name)), bodies);
 
-  const table = buildTable(results, names) + equalRateTable(equalRate, names) + freshMemoryTable(fresh, names);
+  const table = buildTable(results, names) + equalRateTable(equalRate, names) + freshMemoryTable(fresh, names) + await memoryBreakdownTable(fresh, names);
   const wallSeconds = (Date.now() - startedAt) / 1000;
   const c50 = results.find((p) => p.id === 'unary-16B-c50-m100');
   const out = {

@@ -117,8 +117,17 @@ function startServer(name, script, { cpu = 1, env = {}, timeoutMs = 20_000, onUn
     let stderr = '';
     let buffered = '';
     const server = {
-      name, pid: child.pid, port: 0, child, exited: false, exitInfo: null,
+      name, pid: child.pid, port: 0, child, exited: false, exitInfo: null, onMemory: null,
       stderrTail: (n = 15) => stderr.trim().split('\n').slice(-n).join('\n'),
+      /** The server's V8 peaks (bench/servers/lifecycle.js): { youngGenMiB, arrayBuffersMiB, heapTotalMiB }, or null within 2 s. */
+      memoryReport() {
+        if (server.exited) return Promise.resolve(null);
+        return new Promise((done) => {
+          const timer = setTimeout(() => { server.onMemory = null; done(null); }, 2000);
+          server.onMemory = (memory) => { clearTimeout(timer); server.onMemory = null; done(memory); };
+          child.kill('SIGUSR2');
+        });
+      },
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -128,13 +137,25 @@ function startServer(name, script, { cpu = 1, env = {}, timeoutMs = 20_000, onUn
     child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-20_000); });
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
-      if (server.port) return; // only the first line matters
       buffered += chunk;
+      if (server.port) {
+        // Later lines: answers to memoryReport().
+        let nl;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          let memory = null;
+          try { memory = JSON.parse(line).memory ?? null; } catch { /* not a report */ }
+          if (memory && server.onMemory) server.onMemory(memory);
+        }
+        return;
+      }
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
       try {
         server.port = JSON.parse(buffered.slice(0, nl)).port;
       } catch { /* handled below */ }
+      buffered = buffered.slice(nl + 1);
       clearTimeout(timer);
       if (!Number.isInteger(server.port) || server.port <= 0) {
         child.kill('SIGKILL');
