@@ -6,6 +6,8 @@ import { type FrameHeader, readFrameHeaderInto } from '../frame/frame-header';
 import { DEFAULT_CONNECTION_LIMITS } from '../limits';
 import { MIN_MAX_FRAME_SIZE } from '../settings';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Where the reader delivers what it parsed. Called synchronously from push()/resume(). */
 export interface FrameSink {
   onFrame(frame: Frame): void;
@@ -47,7 +49,7 @@ export class FrameReader {
   private paused = false;
   private stopped = false;
   /** The chunk being parsed and the read position in it. */
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   private offset = 0;
   /** Bytes that arrived after a partial frame, kept until enough are here to parse it. */
   private pending: Buffer[] = [];
@@ -109,7 +111,7 @@ export class FrameReader {
   /** Stops for good: nothing more is parsed or delivered. */
   stop(): void {
     this.stopped = true;
-    this.buffer = Buffer.alloc(0);
+    this.buffer = EMPTY;
     this.offset = 0;
     this.openHeaderBlock = null;
     this.pending = [];
@@ -125,7 +127,16 @@ export class FrameReader {
   private ensure(length: number): boolean {
     let available = this.buffer.length - this.offset;
     if (available >= length) return true;
-    if (available + this.pendingLength < length) return false;
+    if (available + this.pendingLength < length) {
+      // Every byte of the chunk is parsed: let it go now rather than at the next read, which can be
+      // a round trip away. Held that long it outlives two scavenges and sits in old space, with its
+      // backing store, until the next mark-compact (~10 MiB of them at -c50 -m100).
+      if (available === 0) {
+        this.buffer = EMPTY;
+        this.offset = 0;
+      }
+      return false;
+    }
     if (available === 0) {
       this.buffer = this.pending.shift()!;
       this.offset = 0;
