@@ -5,6 +5,7 @@ import { callCoreOptions } from '../grpc/client/call-options';
 import type { ClientCall, ClientCallListener, ClientMethod } from '../grpc/client/client-call';
 import type { ConnectivityState } from '../grpc/client/connectivity-state';
 import { CallCredentials, ChannelCredentials } from '../grpc/client/credentials';
+import { PendingWrites } from '../grpc/client/pending-writes';
 import { Metadata, toMetadata } from '../grpc/metadata';
 import { Status, type StatusObject } from '../grpc/status';
 import type { HeaderList } from '../transport';
@@ -23,7 +24,6 @@ const PROPAGATE_DEFAULTS = 0xffff;
 const HIGH_WATER = 16;
 
 const identity = (data: Buffer): Buffer => data;
-const noop = (): void => {};
 let channelIds = 0;
 let callNumbers = 0;
 
@@ -135,10 +135,9 @@ class GrpcJsCallAdapter implements ClientCallListener {
   private readonly unread: Buffer[] = [];
   private paused = false;
   private pendingStatus: StatusObject | null = null;
-  private pendingWrite: (() => void) | null = null;
   private early: StatusObject | null = null;
-  /** Operations before start() (grpc-js starts first, but the interface allows it). */
-  private queued: { message: Buffer; context: GrpcJsMessageContext | null }[] | null = null;
+  /** Sends and the half-close before start() wait for the core (grpc-js starts first, but the interface allows it). */
+  private readonly writes = new PendingWrites();
 
   constructor(
     private readonly channel: GrpcJsChannel,
@@ -149,6 +148,7 @@ class GrpcJsCallAdapter implements ClientCallListener {
   start(metadata: grpcJs.Metadata, listener: GrpcJsListener): void {
     this.listener = listener;
     if (this.early !== null) {
+      this.writes.discard();
       process.nextTick(() => this.deliverStatus(this.early!));
       return;
     }
@@ -172,24 +172,11 @@ class GrpcJsCallAdapter implements ClientCallListener {
       core.pauseReading();
     }
     core.start(this);
-    const queued = this.queued;
-    this.queued = null;
-    if (queued !== null) {
-      for (const entry of queued) {
-        if (entry.context === null) core.halfClose();
-        else this.sendMessageWithContext(entry.context, entry.message);
-      }
-    }
+    this.writes.attach(core);
   }
 
   sendMessageWithContext(context: GrpcJsMessageContext, message: Buffer): void {
-    const core = this.core;
-    if (core === null) {
-      (this.queued ??= []).push({ message, context });
-      return;
-    }
-    if (core.isDone || core.sendMessage(message)) context.callback?.();
-    else this.pendingWrite = context.callback ?? noop;
+    this.writes.send(context, message);
   }
 
   startRead(): void {
@@ -210,8 +197,7 @@ class GrpcJsCallAdapter implements ClientCallListener {
   }
 
   halfClose(): void {
-    if (this.core === null) (this.queued ??= []).push({ message: Buffer.alloc(0), context: null });
-    else this.core.halfClose();
+    this.writes.halfClose();
   }
 
   cancelWithStatus(status: grpcJs.status, details: string): void {
@@ -257,21 +243,14 @@ class GrpcJsCallAdapter implements ClientCallListener {
   }
 
   onReceiveStatus(status: StatusObject): void {
-    const write = this.pendingWrite;
-    if (write !== null) {
-      this.pendingWrite = null;
-      write();
-    }
+    this.writes.drain();
     // grpc-js: an error status goes up at once; OK after every message has been read.
     if (status.code === Status.OK && this.unread.length > 0) this.pendingStatus = status;
     else this.deliverStatus(status);
   }
 
   onDrain(): void {
-    const write = this.pendingWrite;
-    if (write === null) return;
-    this.pendingWrite = null;
-    write();
+    this.writes.drain();
   }
 
   private deliverStatus(status: StatusObject): void {

@@ -21,6 +21,7 @@ import {
   type MessageContext,
   type NextCall,
 } from './interceptors';
+import { PendingWrites } from './pending-writes';
 
 /** What the call objects drive: the call core itself, or an InterceptedCall. */
 export interface CallCore {
@@ -59,8 +60,6 @@ interface CallFactory {
   readonly bottoms: BottomCall[];
 }
 
-const noop = (): void => {};
-
 function deliverStatus(listener: Partial<InterceptingListener>, status: StatusObject): void {
   listener.onReceiveStatus?.(status);
 }
@@ -74,10 +73,9 @@ function deliverStatus(listener: Partial<InterceptingListener>, status: StatusOb
 class BottomCall implements InterceptingCallInterface, ClientCallListener {
   private core: ClientCall | null = null;
   private listener: Partial<InterceptingListener> = {};
-  private pendingWrite: (() => void) | null = null;
   private cancelled: StatusObject | null = null;
-  /** Operations before start(): sends and the half-close wait for the core. */
-  private queued: { message: unknown; context: MessageContext | null }[] | null = null;
+  /** Sends and the half-close before start() wait for the core. */
+  private readonly writes = new PendingWrites();
   private received = false;
   private paused = false;
 
@@ -89,6 +87,7 @@ class BottomCall implements InterceptingCallInterface, ClientCallListener {
   start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
     this.listener = listener ?? {};
     if (this.cancelled !== null) {
+      this.writes.discard();
       process.nextTick(deliverStatus, this.listener, this.cancelled);
       return;
     }
@@ -98,6 +97,7 @@ class BottomCall implements InterceptingCallInterface, ClientCallListener {
       core = this.factory.channel.createCall(this.factory.method, coreOptions);
     } catch (error) {
       const code = this.factory.channel.isClosed ? Status.UNAVAILABLE : Status.INTERNAL;
+      this.writes.discard();
       process.nextTick(deliverStatus, this.listener, { code, details: (error as Error).message, metadata: new Metadata() });
       return;
     }
@@ -105,24 +105,11 @@ class BottomCall implements InterceptingCallInterface, ClientCallListener {
     this.factory.bottoms.push(this);
     if (this.paused) core.pauseReading();
     core.start(this);
-    const queued = this.queued;
-    this.queued = null;
-    if (queued !== null) {
-      for (const entry of queued) {
-        if (entry.context === null) core.halfClose();
-        else this.sendMessageWithContext(entry.context, entry.message);
-      }
-    }
+    this.writes.attach(core);
   }
 
   sendMessageWithContext(context: MessageContext, message: unknown): void {
-    const core = this.core;
-    if (core === null) {
-      (this.queued ??= []).push({ message, context });
-      return;
-    }
-    if (core.isDone || core.sendMessage(message)) context.callback?.();
-    else this.pendingWrite = context.callback ?? noop;
+    this.writes.send(context, message);
   }
 
   sendMessage(message: unknown): void {
@@ -130,8 +117,7 @@ class BottomCall implements InterceptingCallInterface, ClientCallListener {
   }
 
   halfClose(): void {
-    if (this.core === null) (this.queued ??= []).push({ message: null, context: null });
-    else this.core.halfClose();
+    this.writes.halfClose();
   }
 
   cancelWithStatus(code: Status, details: string): void {
@@ -176,10 +162,7 @@ class BottomCall implements InterceptingCallInterface, ClientCallListener {
   }
 
   onDrain(): void {
-    const callback = this.pendingWrite;
-    if (callback === null) return;
-    this.pendingWrite = null;
-    callback();
+    this.writes.drain();
   }
 }
 
