@@ -32,6 +32,8 @@ export class PendingWrites {
   private discarded = false;
   /** The callback of the write the core asked to wait for (one at a time, as grpc-js writes). */
   private waiting: (() => void) | null = null;
+  /** Later ones, in order: only when several writes were queued before attach() and all must wait. */
+  private alsoWaiting: (() => void)[] | null = null;
 
   /** Sends one message, or keeps it until attach(). */
   send(context: WriteContext, message: unknown): void {
@@ -41,7 +43,8 @@ export class PendingWrites {
       return;
     }
     if (target.isDone || target.sendMessage(message)) context.callback?.();
-    else this.waiting = context.callback ?? noop;
+    else if (this.waiting === null) this.waiting = context.callback ?? noop;
+    else (this.alsoWaiting ??= []).push(context.callback ?? noop);
   }
 
   /** Half-closes the core, or does so in turn at attach(). */
@@ -70,11 +73,14 @@ export class PendingWrites {
     this.queued = null;
   }
 
-  /** The core has room again (or the call is over): the waiting write's callback runs. */
+  /** The core has room again (or the call is over): the waiting writes' callbacks run, in order. */
   drain(): void {
     const callback = this.waiting;
     if (callback === null) return;
+    const more = this.alsoWaiting;
     this.waiting = null;
+    this.alsoWaiting = null;
     callback();
+    if (more !== null) for (const next of more) next();
   }
 }

@@ -62,6 +62,18 @@ describe('PendingWrites (writes made before a client call has its core)', () => 
     expect(log).to.deep.equal(['core:send a', 'core:halfClose', 'done a']);
   });
 
+  it('several replayed writes the core asks to wait for all run their callbacks on drain(), in order', () => {
+    const { log, core, writes } = setup({ room: false });
+    writes.send({ callback: () => log.push('done a') }, 'a');
+    writes.send({ callback: () => log.push('done b') }, 'b');
+    writes.send({ callback: () => log.push('done c') }, 'c');
+    writes.attach(core);
+    expect(log).to.deep.equal(['core:send a', 'core:send b', 'core:send c']);
+    writes.drain();
+    writes.drain();
+    expect(log).to.deep.equal(['core:send a', 'core:send b', 'core:send c', 'done a', 'done b', 'done c']);
+  });
+
   it('once the core is done, a write is not sent and its callback runs at once', () => {
     const { log, core, writes } = setup({ isDone: true });
     writes.attach(core);
