@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { Server, ServerCredentials } from '../../lib';
 import { echoImplementation, loadEchoService } from '../../examples/echo-service';
 import { testPki } from '../support/certificates';
 import { type EchoClient, grpc, unary } from '../support/echo-client';
 import * as protoLoader from '@grpc/proto-loader';
 import { ECHO_PROTO } from '../../examples/echo-service';
+import { captureClientHello } from '../support/client-hello';
 
 /**
  * Hostile bytes on a TLS port, before and instead of a handshake: the server survives, closes each
@@ -42,24 +42,6 @@ const HOSTILE: Record<string, Buffer[]> = {
     })(),
   ],
 };
-
-/** The first bytes node:tls sends as a client offering h2 (a real ClientHello). */
-async function captureClientHello(): Promise<Buffer> {
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  try {
-    const received = new Promise<Buffer>((resolve) =>
-      listener.once('connection', (socket) => socket.once('data', (chunk: Buffer) => (socket.destroy(), resolve(chunk)))),
-    );
-    const client = tls.connect({ host: '127.0.0.1', port: (listener.address() as net.AddressInfo).port, servername: 'localhost', ALPNProtocols: ['h2'] });
-    client.on('error', () => {});
-    const hello = await received;
-    client.destroy();
-    return hello;
-  } finally {
-    listener.close();
-  }
-}
 
 describe('integration: hostile bytes on a TLS port', () => {
   let server: Server;
@@ -131,7 +113,7 @@ describe('integration: hostile bytes on a TLS port', () => {
   });
 
   it('a client that sends a whole ClientHello offering h2, then nothing, is closed at the handshake timeout', async () => {
-    const hello = await captureClientHello();
+    const hello = await captureClientHello({ ALPNProtocols: ['h2'] });
     const { socket, closed } = hostileConnection();
     socket.once('connect', () => socket.write(hello));
     const ms = await closed;
